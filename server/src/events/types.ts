@@ -1,0 +1,40 @@
+/** Who caused an event. The recorded decider is always an authenticated principal. */
+export interface Actor {
+  type: 'key' | 'reviewer' | 'system' | 'policy';
+  id: string;
+  name: string;
+}
+
+export type Channel = 'api' | 'dashboard' | 'slack' | 'discord' | 'email' | 'cli' | 'mcp' | 'worker' | 'system';
+
+export interface EventMetadata {
+  actor: Actor;
+  channel: Channel;
+  requestId?: string;
+  ip?: string;
+  correlationId?: string;
+  causationId?: string;
+}
+
+/** An event as a decider produces it: a type and the facts, nothing more. */
+export interface NewEvent<T extends string = string, D extends object = object> {
+  type: T;
+  data: D;
+}
+
+export type StreamType = 'request' | 'policy' | 'apikey' | 'webhook';
+
+/** An event as stored in the log. */
+export interface StoredEvent {
+  position: number;
+  txId: string;
+  streamId: string;
+  streamType: string;
+  version: number;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  recordedAt: Date;
+}
+
+export const streamId = (type: StreamType, id: string) => `${type}-${id}`;

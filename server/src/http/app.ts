@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { Sql } from '../db/connect.ts';
+import { AppError } from '../errors.ts';
+import { auth } from './auth.ts';
+import { errorHandler, sendError } from './errors.ts';
+import { ErrorBody } from './schemas.ts';
+import { healthRoutes } from './health.ts';
+import { requestRoutes } from '../requests/routes.ts';
+import { policyRoutes } from '../policies/routes.ts';
+import { keyRoutes } from '../keys/routes.ts';
+import { webhookRoutes } from '../webhooks/routes.ts';
+import { auditRoutes } from '../audit/routes.ts';
+
+export interface AppOptions {
+  sql: Sql;
+  logLevel?: string;
+  bodyLimit?: number;
+  rateLimitWindowMs?: number;
+  trustProxy?: boolean;
+  corsOrigins?: string[];
+  /** Extra checks for GET /health?deep=true (e.g. the worker), keyed by name. */
+  healthChecks?: Record<string, () => Promise<boolean>>;
+  webhookAllowPrivate?: boolean;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Body validation is strict (no coercion: "5" is not a number); query and params coerce. */
+function validatorCompiler() {
+  const common = { allErrors: true, useDefaults: true, removeAdditional: false, strict: false } as const;
+  const bodyAjv = addFormats.default(new Ajv({ ...common, coerceTypes: false }));
+  const queryAjv = addFormats.default(new Ajv({ ...common, coerceTypes: 'array' }));
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema);
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: opts.logLevel ?? 'info',
+      // Keys and secrets never reach the log.
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.secret', '*.key', '*.apiKey'], censor: '[redacted]' },
+    },
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    trustProxy: opts.trustProxy ?? false,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false } },
+    return503OnClosing: true,
+  });
+
+  app.setValidatorCompiler(validatorCompiler());
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 'ROUTE_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`));
+
+  // JSON bodies: a clear INVALID_JSON with the parser's message; an empty body is "no body".
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new AppError('INVALID_JSON', `The body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+    const origin = request.headers.origin;
+    if (origin && opts.corsOrigins?.includes(origin)) {
+      reply.header('Access-Control-Allow-Origin', origin);
+      reply.header('Vary', 'Origin');
+      reply.header('Access-Control-Expose-Headers', 'X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After');
+    }
+  });
+
+  app.addSchema(ErrorBody);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'AgentGate API',
+        version: '0.1.0',
+        description: 'Approval requests, policies, webhooks and API keys. Every write is an immutable event.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: agk_…' } },
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true }, config: { scope: null } }, async () => app.swagger());
+
+  await app.register(auth, { sql: opts.sql, rateLimitWindowMs: opts.rateLimitWindowMs ?? 60_000 });
+
+  await app.register(healthRoutes, { sql: opts.sql, checks: opts.healthChecks ?? {} });
+  await app.register(requestRoutes, { sql: opts.sql });
+  await app.register(policyRoutes, { sql: opts.sql });
+  await app.register(keyRoutes, { sql: opts.sql });
+  await app.register(webhookRoutes, { sql: opts.sql, allowPrivate: opts.webhookAllowPrivate ?? false });
+  await app.register(auditRoutes, { sql: opts.sql });
+
+  return app;
+}

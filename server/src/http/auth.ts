@@ -1,0 +1,115 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Sql } from '../db/connect.ts';
+import { AppError } from '../errors.ts';
+import { hasScope, type Scope } from '../keys/scopes.ts';
+import { hashApiKey, KEY_PREFIX } from '../keys/secrets.ts';
+import type { Principal } from '../requests/decider.ts';
+
+export interface AuthenticatedPrincipal extends Principal {
+  scopes: string[];
+  rateLimit: number | null;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: AuthenticatedPrincipal | null;
+  }
+  interface FastifyContextConfig {
+    /** The scope a route needs; `null` marks a public route. Unset under /api means admin only. */
+    scope?: Scope | null;
+  }
+}
+
+interface KeyRow {
+  id: string;
+  name: string;
+  scopes: string[];
+  rate_limit: number | null;
+  revoked_at: Date | null;
+  allowed: boolean | null;
+  remaining: number | null;
+  reset_ms: number | null;
+}
+
+function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+/**
+ * Resolves the key and counts the hit against its rate limit in one round trip.
+ * Keys are read from the projection on every request, so a revocation is effective
+ * at once on every server process.
+ */
+export async function authenticateKey(sql: Sql, key: string, windowMs: number): Promise<KeyRow | null> {
+  const [row] = await sql<KeyRow[]>`
+    select k.id, k.name, k.scopes, k.rate_limit, k.revoked_at, rl.allowed, rl.remaining, rl.reset_ms
+    from api_keys k
+    left join lateral (
+      select * from rate_limit_hit(k.id, k.rate_limit, ${windowMs})
+      where k.rate_limit is not null and k.revoked_at is null
+    ) rl on true
+    where k.key_hash = ${hashApiKey(key)}`;
+  return row ?? null;
+}
+
+export interface AuthOptions {
+  sql: Sql;
+  rateLimitWindowMs: number;
+}
+
+async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const config = request.routeOptions.config;
+    const isApi = request.url.startsWith('/api/');
+    const scope = config.scope === undefined ? (isApi ? 'admin' : null) : config.scope;
+    if (scope === null) return;
+
+    const token = bearerToken(request);
+    if (!token || !token.startsWith(KEY_PREFIX)) {
+      throw new AppError('UNAUTHORIZED', 'Send an API key as "Authorization: Bearer agk_…"');
+    }
+    const row = await authenticateKey(opts.sql, token, opts.rateLimitWindowMs);
+    if (!row) throw new AppError('UNAUTHORIZED', 'The API key is not valid');
+    if (row.revoked_at) throw new AppError('UNAUTHORIZED', 'The API key has been revoked');
+
+    if (row.rate_limit !== null) {
+      const resetSeconds = Math.ceil((row.reset_ms ?? 0) / 1000);
+      reply.header('X-RateLimit-Limit', row.rate_limit);
+      reply.header('X-RateLimit-Remaining', row.remaining ?? 0);
+      reply.header('X-RateLimit-Reset', resetSeconds);
+      if (!row.allowed) {
+        reply.header('Retry-After', Math.max(resetSeconds, 1));
+        throw new AppError('RATE_LIMITED', `Rate limit of ${row.rate_limit} requests per minute exceeded; retry in ${Math.max(resetSeconds, 1)} s`, {
+          limit: row.rate_limit,
+          retryAfterSeconds: Math.max(resetSeconds, 1),
+        });
+      }
+    }
+
+    request.principal = {
+      type: 'key',
+      id: row.id,
+      name: row.name,
+      admin: row.scopes.includes('admin'),
+      scopes: row.scopes,
+      rateLimit: row.rate_limit,
+    };
+    if (!hasScope(row.scopes, scope)) {
+      throw new AppError('FORBIDDEN', `This key lacks the "${scope}" scope`, { requiredScope: scope });
+    }
+  });
+}
+
+export const auth = fp(authPlugin, { name: 'agentgate-auth' });
+
+/** The principal of an authenticated route (the onRequest hook guarantees it). */
+export function principalOf(request: FastifyRequest): AuthenticatedPrincipal {
+  if (!request.principal) throw new AppError('UNAUTHORIZED');
+  return request.principal;
+}

@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { Sql } from '../db/connect.ts';
+
+export async function healthRoutes(app: FastifyInstance, opts: { sql: Sql; checks: Record<string, () => Promise<boolean>> }) {
+  app.get('/health', {
+    config: { scope: null },
+    schema: {
+      tags: ['health'],
+      summary: 'Liveness; with ?deep=true also checks the database and background worker',
+      security: [],
+      querystring: Type.Object({ deep: Type.Optional(Type.Boolean()) }),
+    },
+  }, async (request, reply) => {
+    const timestamp = new Date().toISOString();
+    if (!(request.query as { deep?: boolean }).deep) return { status: 'ok', timestamp };
+    const checks: Record<string, { status: 'ok' | 'error'; latencyMs?: number; message?: string }> = {};
+    const started = performance.now();
+    try {
+      await opts.sql`select 1`;
+      checks.database = { status: 'ok', latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+    } catch (err) {
+      checks.database = { status: 'error', message: (err as Error).message };
+    }
+    for (const [name, check] of Object.entries(opts.checks)) {
+      try {
+        checks[name] = (await check()) ? { status: 'ok' } : { status: 'error' };
+      } catch (err) {
+        checks[name] = { status: 'error', message: (err as Error).message };
+      }
+    }
+    const degraded = Object.values(checks).some((c) => c.status !== 'ok');
+    return reply.code(degraded ? 503 : 200).send({ status: degraded ? 'degraded' : 'ok', timestamp, checks });
+  });
+}

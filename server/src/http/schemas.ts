@@ -1,0 +1,34 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/** Shapes shared by several rooms; each room keeps its own in its schemas.ts. */
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'Stable machine-readable code, e.g. ALREADY_DECIDED' }),
+      message: Type.String(),
+      details: Type.Optional(Type.Unknown()),
+    }),
+  },
+  { $id: 'Error', description: 'Every 4xx/5xx answer has this shape' },
+);
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const Timestamp = Type.String({ format: 'date-time', description: 'ISO-8601, UTC, milliseconds' });
+
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const Pagination = Type.Object({
+  total: Type.Integer(),
+  limit: Type.Integer(),
+  offset: Type.Integer(),
+  hasMore: Type.Boolean(),
+  nextCursor: Nullable(Type.String()),
+});
+export type Pagination = Static<typeof Pagination>;
+
+/** Standard error responses, spread into a route's `response`. */
+export const errorResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
+
+export const JsonObject = Type.Record(Type.String(), Type.Unknown());

@@ -1,0 +1,84 @@
+/**
+ * `npm start`: configuration, database (embedded when DATABASE_URL is unset), migrations,
+ * first admin key, HTTP server; graceful shutdown on SIGTERM/SIGINT.
+ */
+import pino from 'pino';
+import { ConfigError, corsOrigins, loadConfig } from './config.ts';
+import { connect } from './db/connect.ts';
+import { openDatabase } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { buildApp } from './http/app.ts';
+import { bootstrapAdminKey } from './keys/commands.ts';
+
+async function main() {
+  let loaded;
+  try {
+    loaded = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const { config, warnings } = loaded;
+  const log = pino({ level: config.LOG_LEVEL });
+  for (const w of warnings) log.warn(w);
+
+  const db = await openDatabase(config, (m) => log.info(m));
+  const sql = connect(db.url, { max: config.DB_POOL_SIZE });
+  const migrated = await migrate(sql);
+  if (migrated.applied.length) log.info({ migrations: migrated.applied }, 'migrations applied');
+  if (migrated.projectionsRebuilt) log.info('projections (re)built from the event log');
+
+  const bootstrap = await bootstrapAdminKey(sql, config.ADMIN_API_KEY);
+
+  const app = await buildApp({
+    sql,
+    logLevel: config.LOG_LEVEL,
+    bodyLimit: config.BODY_LIMIT,
+    rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
+    trustProxy: config.TRUST_PROXY,
+    corsOrigins: corsOrigins(config),
+  });
+  await app.listen({ port: config.PORT, host: config.HOST });
+  const shownHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  const url = config.PUBLIC_URL ?? `http://${shownHost}:${config.PORT}`;
+
+  console.log(`\nAgentGate is listening on ${url}  (API docs: ${url}/docs)`);
+  if (bootstrap.key) {
+    console.log('\nFirst start: an admin API key was created. It is shown only now; keep it safe:\n');
+    console.log(`    ${bootstrap.key}\n`);
+  } else if (bootstrap.created) {
+    console.log('Seeded the admin key from ADMIN_API_KEY.');
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
+    const timer = setTimeout(() => {
+      log.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    try {
+      await app.close();
+      await sql.end({ timeout: 5 });
+      await db.stop();
+      log.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import type { Sql } from '../db/connect.ts';
+import { AppError } from '../errors.ts';
+import { executeCommand } from '../events/command.ts';
+import { isUniqueViolation } from '../events/store.ts';
+import { streamId, type EventMetadata } from '../events/types.ts';
+import { newId } from '../ids.ts';
+import { evaluatePolicies } from '../policies/evaluate.ts';
+import { decide, evolve, initialRequestState, type Principal, type RequestCommand, type RequestState } from './decider.ts';
+import { getRequest } from './queries.ts';
+import type { ApprovalRequest, CreateRequestBody } from './schemas.ts';
+
+/** Canonical JSON (sorted keys) so that the same body always hashes the same. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export const bodyHash = (body: unknown) => createHash('sha256').update(canonical(body)).digest('hex');
+
+function runRequestCommand(sql: Sql, id: string, command: RequestCommand, metadata: EventMetadata) {
+  return executeCommand<RequestState>(sql, {
+    streamId: streamId('request', id),
+    streamType: 'request',
+    initial: initialRequestState,
+    evolve: (s, e) => evolve(s, e),
+    decide: (s) => decide(command, s),
+    metadata,
+  });
+}
+
+async function findIdempotent(sql: Sql, requesterId: string, key: string, hash: string): Promise<ApprovalRequest | null> {
+  const [row] = await sql<{ request_id: string; body_hash: string }[]>`
+    select request_id, body_hash from idempotency_keys where requester_key_id = ${requesterId} and idempotency_key = ${key}`;
+  if (!row) return null;
+  if (row.body_hash !== hash) {
+    throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different body', { requestId: row.request_id });
+  }
+  return getRequest(sql, row.request_id);
+}
+
+export interface CreateResult {
+  request: ApprovalRequest;
+  created: boolean;
+}
+
+export async function createRequest(
+  sql: Sql,
+  body: CreateRequestBody,
+  requester: Principal,
+  metadata: EventMetadata,
+  idempotencyKey?: string,
+): Promise<CreateResult> {
+  const hash = bodyHash(body);
+  if (idempotencyKey) {
+    const existing = await findIdempotent(sql, requester.id, idempotencyKey, hash);
+    if (existing) return { request: existing, created: false };
+  }
+  const id = newId('request');
+  const params = body.params ?? {};
+  const context = body.context ?? {};
+  const urgency = body.urgency ?? 'normal';
+  const outcome = await evaluatePolicies(sql, {
+    action: body.action, urgency, params, context, requester: { keyId: requester.id, keyName: requester.name },
+  });
+  try {
+    await runRequestCommand(sql, id, {
+      type: 'create', id, action: body.action, params, context, urgency,
+      expiresAt: body.expiresAt ? new Date(body.expiresAt).toISOString() : null,
+      requester: { id: requester.id, name: requester.name },
+      ...(idempotencyKey ? { idempotency: { key: idempotencyKey, bodyHash: hash } } : {}),
+      outcome, now: new Date(),
+    }, metadata);
+  } catch (err) {
+    // Two retries with one key raced: the loser returns the winner's request.
+    if (idempotencyKey && isUniqueViolation(err, 'idempotency_keys_pkey')) {
+      const existing = await findIdempotent(sql, requester.id, idempotencyKey, hash);
+      if (existing) return { request: existing, created: false };
+    }
+    throw err;
+  }
+  return { request: await getRequest(sql, id), created: true };
+}
+
+export async function decideRequest(
+  sql: Sql, id: string, decision: 'approved' | 'denied', reason: string | null, label: string | null,
+  principal: Principal, metadata: EventMetadata,
+): Promise<ApprovalRequest> {
+  await runRequestCommand(sql, id, { type: 'decide', decision, reason, label, principal, now: new Date() }, metadata);
+  return getRequest(sql, id);
+}
+
+export async function cancelRequest(sql: Sql, id: string, reason: string | null, principal: Principal, metadata: EventMetadata) {
+  await runRequestCommand(sql, id, { type: 'cancel', reason, principal, now: new Date() }, metadata);
+  return getRequest(sql, id);
+}

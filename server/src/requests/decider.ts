@@ -1,0 +1,179 @@
+/**
+ * The approval request, as a pure decider: decide(command, state) → events and
+ * evolve(state, event) → state. No I/O: the caller loads the stream, supplies the
+ * clock and the policy evaluation, and appends what comes back.
+ */
+import { AppError } from '../errors.ts';
+import type { Actor, NewEvent } from '../events/types.ts';
+
+export const URGENCIES = ['low', 'normal', 'high', 'critical'] as const;
+export type Urgency = (typeof URGENCIES)[number];
+export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
+
+/** What the policy engine concluded, as recorded on the request. */
+export interface PolicyOutcome {
+  decision: 'auto_approve' | 'auto_deny' | 'route_to_human';
+  policyId: string | null;
+  policyVersion: number | null;
+  policyName: string | null;
+  ruleIndex: number | null;
+  approvers: string[];
+  channels: string[];
+  requireReason: boolean;
+  requireDistinctApprover: boolean;
+  reason: string;
+}
+
+/** The authenticated principal acting: an API key or a signed-in reviewer. */
+export interface Principal extends Actor {
+  type: 'key' | 'reviewer';
+  admin: boolean;
+}
+
+export interface RequestState {
+  id: string | null;
+  status: RequestStatus | null;
+  version: number;
+  requester: { id: string; name: string } | null;
+  outcome: PolicyOutcome | null;
+  expiresAt: string | null;
+}
+
+export const initialRequestState = (): RequestState => ({
+  id: null, status: null, version: 0, requester: null, outcome: null, expiresAt: null,
+});
+
+export type RequestEvent =
+  | NewEvent<'request.created', {
+      id: string; action: string; params: Record<string, unknown>; context: Record<string, unknown>;
+      urgency: Urgency; expiresAt: string | null; requester: { id: string; name: string };
+      idempotency?: { key: string; bodyHash: string };
+    }>
+  | NewEvent<'request.policy_evaluated', PolicyOutcome>
+  | NewEvent<'request.approved' | 'request.denied', { decider: Actor; label: string | null; reason: string | null }>
+  | NewEvent<'request.expired', { reason: string }>
+  | NewEvent<'request.cancelled', { cancelledBy: Actor; reason: string | null }>;
+
+export type RequestCommand =
+  | {
+      type: 'create'; id: string; action: string; params: Record<string, unknown>;
+      context: Record<string, unknown>; urgency: Urgency; expiresAt: string | null;
+      requester: { id: string; name: string }; idempotency?: { key: string; bodyHash: string };
+      outcome: PolicyOutcome; now: Date;
+    }
+  | { type: 'decide'; decision: 'approved' | 'denied'; reason: string | null; label: string | null; principal: Principal; now: Date }
+  | { type: 'cancel'; reason: string | null; principal: Principal; now: Date }
+  | { type: 'expire'; now: Date };
+
+const isDecided = (s: RequestState) => s.status !== null && s.status !== 'pending';
+
+function mustBePending(state: RequestState, now: Date): void {
+  if (state.status === null) throw new AppError('NOT_FOUND', `request not found`);
+  if (isDecided(state)) {
+    throw new AppError('ALREADY_DECIDED', `request is already ${state.status}`, { status: state.status });
+  }
+  if (state.expiresAt !== null && Date.parse(state.expiresAt) <= now.getTime()) {
+    throw new AppError('REQUEST_EXPIRED', `request expired at ${state.expiresAt}`, { expiresAt: state.expiresAt });
+  }
+}
+
+/** Whether a principal is named in a rule's approvers list (key id or name, reviewer identity, or "*"). */
+export function isApprover(approvers: string[], p: Principal): boolean {
+  if (approvers.length === 0) return true;
+  return approvers.some((a) => a === '*' || a === p.id || a === p.name || a === `${p.type}:${p.id}` || a === `${p.type}:${p.name}`);
+}
+
+export function decide(command: RequestCommand, state: RequestState): RequestEvent[] {
+  switch (command.type) {
+    case 'create': {
+      if (state.status !== null) throw new AppError('CONCURRENCY_CONFLICT', `request ${command.id} already exists`);
+      if (command.expiresAt !== null && Date.parse(command.expiresAt) <= command.now.getTime()) {
+        throw new AppError('VALIDATION_ERROR', 'expiresAt must be in the future', [
+          { field: 'expiresAt', message: 'must be in the future' },
+        ]);
+      }
+      const { outcome } = command;
+      const events: RequestEvent[] = [
+        {
+          type: 'request.created',
+          data: {
+            id: command.id, action: command.action, params: command.params, context: command.context,
+            urgency: command.urgency, expiresAt: command.expiresAt, requester: command.requester,
+            ...(command.idempotency ? { idempotency: command.idempotency } : {}),
+          },
+        },
+        { type: 'request.policy_evaluated', data: outcome },
+      ];
+      if (outcome.decision !== 'route_to_human') {
+        const decider: Actor = { type: 'policy', id: outcome.policyId ?? 'policy', name: `policy:${outcome.policyName ?? outcome.policyId}` };
+        events.push({
+          type: outcome.decision === 'auto_approve' ? 'request.approved' : 'request.denied',
+          data: { decider, label: null, reason: outcome.reason },
+        });
+      }
+      return events;
+    }
+    case 'decide': {
+      mustBePending(state, command.now);
+      const p = command.principal;
+      const outcome = state.outcome;
+      if (outcome && !isApprover(outcome.approvers, p)) {
+        throw new AppError('NOT_AN_APPROVER', `${p.name} is not among this request's approvers`, { approvers: outcome.approvers });
+      }
+      if (outcome?.requireReason && !command.reason?.trim()) {
+        throw new AppError('REASON_REQUIRED', undefined, [{ field: 'reason', message: 'required by policy' }]);
+      }
+      const ownRequest = p.type === 'key' && state.requester?.id === p.id;
+      if (ownRequest && (!p.admin || outcome?.requireDistinctApprover)) {
+        throw new AppError('SELF_APPROVAL_FORBIDDEN', 'a request cannot be decided by the key that created it');
+      }
+      const decider: Actor = { type: p.type, id: p.id, name: p.name };
+      return [{
+        type: command.decision === 'approved' ? 'request.approved' : 'request.denied',
+        data: { decider, label: command.label, reason: command.reason },
+      }];
+    }
+    case 'cancel': {
+      if (state.status === null) throw new AppError('NOT_FOUND', 'request not found');
+      const p = command.principal;
+      if (!p.admin && !(p.type === 'key' && state.requester?.id === p.id)) throw new AppError('NOT_CANCELLABLE');
+      if (isDecided(state)) {
+        throw new AppError('ALREADY_DECIDED', `request is already ${state.status}`, { status: state.status });
+      }
+      return [{ type: 'request.cancelled', data: { cancelledBy: { type: p.type, id: p.id, name: p.name }, reason: command.reason } }];
+    }
+    case 'expire': {
+      // Idempotent: a request decided a moment earlier stays decided.
+      if (state.status !== 'pending' || state.expiresAt === null) return [];
+      if (Date.parse(state.expiresAt) > command.now.getTime()) return [];
+      return [{ type: 'request.expired', data: { reason: `expired at ${state.expiresAt}` } }];
+    }
+  }
+}
+
+export function evolve(state: RequestState, event: { type: string; data: Record<string, unknown> } | RequestEvent): RequestState {
+  const e = event as RequestEvent;
+  const next = { ...state, version: state.version + 1 };
+  switch (e.type) {
+    case 'request.created':
+      return { ...next, id: e.data.id, status: 'pending', requester: e.data.requester, expiresAt: e.data.expiresAt };
+    case 'request.policy_evaluated':
+      return { ...next, outcome: e.data };
+    case 'request.approved':
+      return { ...next, status: 'approved' };
+    case 'request.denied':
+      return { ...next, status: 'denied' };
+    case 'request.expired':
+      return { ...next, status: 'expired' };
+    case 'request.cancelled':
+      return { ...next, status: 'cancelled' };
+    default:
+      return next; // events this decider does not interpret (e.g. request.notified) still count for the version
+  }
+}
+
+export const fold = (events: Iterable<{ type: string; data: Record<string, unknown> }>): RequestState => {
+  let s = initialRequestState();
+  for (const e of events) s = evolve(s, e);
+  return s;
+};

@@ -1,0 +1,126 @@
+import type { Sql } from '../db/connect.ts';
+import { AppError } from '../errors.ts';
+import type { ApprovalRequest, ListRequestsQuery } from './schemas.ts';
+import type { Pagination } from '../http/schemas.ts';
+
+export interface RequestRow {
+  id: string;
+  action: string;
+  params: Record<string, unknown>;
+  context: Record<string, unknown>;
+  status: ApprovalRequest['status'];
+  urgency: ApprovalRequest['urgency'];
+  urgency_rank: number;
+  requester_key_id: string | null;
+  requester_name: string | null;
+  policy_decision: ApprovalRequest['policyDecision'];
+  decided_at: Date | null;
+  decided_by: string | null;
+  decider: ApprovalRequest['decider'];
+  decided_by_label: string | null;
+  decision_reason: string | null;
+  expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function toApprovalRequest(r: RequestRow): ApprovalRequest {
+  return {
+    id: r.id,
+    action: r.action,
+    params: r.params,
+    context: r.context,
+    status: r.status,
+    urgency: r.urgency,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+    decidedAt: iso(r.decided_at),
+    decidedBy: r.decided_by,
+    decider: r.decider,
+    decidedByLabel: r.decided_by_label,
+    decisionReason: r.decision_reason,
+    expiresAt: iso(r.expires_at),
+    requester: r.requester_key_id ? { id: r.requester_key_id, name: r.requester_name ?? '' } : null,
+    policyDecision: r.policy_decision,
+  };
+}
+
+export async function findRequest(sql: Sql, id: string): Promise<ApprovalRequest | null> {
+  const [row] = await sql<RequestRow[]>`select * from requests where id = ${id}`;
+  return row ? toApprovalRequest(row) : null;
+}
+
+export async function getRequest(sql: Sql, id: string): Promise<ApprovalRequest> {
+  const found = await findRequest(sql, id);
+  if (!found) throw new AppError('NOT_FOUND', `request ${id} not found`);
+  return found;
+}
+
+/** Keyset cursor: the sort key of the last row of a page, opaque to clients. */
+interface Cursor { c: string; i: string; u?: number }
+
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+
+function decodeCursor(s: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Cursor;
+    if (typeof c.c !== 'string' || Number.isNaN(Date.parse(c.c)) || typeof c.i !== 'string') throw new Error('shape');
+    if (c.u !== undefined && typeof c.u !== 'number') throw new Error('shape');
+    return c;
+  } catch {
+    throw new AppError('INVALID_CURSOR', 'The cursor is not valid; use the nextCursor of a previous page');
+  }
+}
+
+export async function listRequests(sql: Sql, q: ListRequestsQuery): Promise<{ requests: ApprovalRequest[]; pagination: Pagination }> {
+  const limit = q.limit ?? 50;
+  const byUrgency = q.sort === 'urgency';
+  const asc = q.order === 'asc';
+  if (q.cursor !== undefined && q.offset !== undefined) {
+    throw new AppError('VALIDATION_ERROR', 'Use either offset or cursor, not both', [{ field: 'querystring.cursor', message: 'cannot be combined with offset' }]);
+  }
+  const cursor = q.cursor !== undefined ? decodeCursor(q.cursor) : null;
+  if (cursor && byUrgency && cursor.u === undefined) throw new AppError('INVALID_CURSOR', 'The cursor belongs to another sort order');
+  const offset = q.offset ?? 0;
+
+  const filters = sql`
+    ${q.status ? sql`and status = ${q.status}` : sql``}
+    ${q.action ? sql`and action = ${q.action}` : sql``}
+    ${q.urgency ? sql`and urgency = ${q.urgency}` : sql``}`;
+
+  const keyset = !cursor ? sql``
+    : byUrgency
+      ? (asc ? sql`and (urgency_rank, created_at, id) > (${cursor.u!}, ${cursor.c}::timestamptz, ${cursor.i})`
+             : sql`and (urgency_rank, created_at, id) < (${cursor.u!}, ${cursor.c}::timestamptz, ${cursor.i})`)
+      : (asc ? sql`and (created_at, id) > (${cursor.c}::timestamptz, ${cursor.i})`
+             : sql`and (created_at, id) < (${cursor.c}::timestamptz, ${cursor.i})`);
+
+  const order = byUrgency
+    ? (asc ? sql`urgency_rank asc, created_at asc, id asc` : sql`urgency_rank desc, created_at desc, id desc`)
+    : (asc ? sql`created_at asc, id asc` : sql`created_at desc, id desc`);
+
+  const [rows, [{ total }]] = await Promise.all([
+    sql<RequestRow[]>`
+      select * from requests where true ${filters} ${keyset}
+      order by ${order} limit ${limit + 1} ${cursor ? sql`` : sql`offset ${offset}`}`,
+    sql<[{ total: number }]>`select count(*)::int as total from requests where true ${filters}`,
+  ]) as [RequestRow[], [{ total: number }]];
+
+  const page = rows.slice(0, limit);
+  const hasMore = rows.length > limit;
+  const last = page[page.length - 1];
+  return {
+    requests: page.map(toApprovalRequest),
+    pagination: {
+      total,
+      limit,
+      offset: cursor ? 0 : offset,
+      hasMore,
+      nextCursor: hasMore && last
+        ? encodeCursor({ c: last.created_at.toISOString(), i: last.id, ...(byUrgency ? { u: last.urgency_rank } : {}) })
+        : null,
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { JsonObject, Nullable, Pagination, Timestamp } from '../http/schemas.ts';
+import { URGENCIES } from './decider.ts';
+
+export const Urgency = Type.Union(URGENCIES.map((u) => Type.Literal(u)), { description: 'How urgent the decision is' });
+export const RequestStatus = Type.Union(
+  ['pending', 'approved', 'denied', 'expired', 'cancelled'].map((s) => Type.Literal(s)),
+);
+
+export const CreateRequestBody = Type.Object(
+  {
+    action: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: 'What the agent wants to do, e.g. send_email' }),
+    params: Type.Optional(JsonObject),
+    context: Type.Optional(JsonObject),
+    urgency: Type.Optional(Urgency),
+    expiresAt: Type.Optional(Nullable(Type.String({ format: 'date-time' }))),
+  },
+  { additionalProperties: false },
+);
+export type CreateRequestBody = Static<typeof CreateRequestBody>;
+
+export const PolicyDecision = Type.Object({
+  decision: Type.Union([Type.Literal('auto_approve'), Type.Literal('auto_deny'), Type.Literal('route_to_human')]),
+  policyId: Nullable(Type.String()),
+  policyVersion: Type.Optional(Nullable(Type.Integer())),
+  policyName: Type.Optional(Nullable(Type.String())),
+  ruleIndex: Nullable(Type.Integer()),
+  approvers: Type.Array(Type.String()),
+  channels: Type.Array(Type.String()),
+  requireReason: Type.Optional(Type.Boolean()),
+  requireDistinctApprover: Type.Optional(Type.Boolean()),
+  reason: Type.Optional(Type.String()),
+});
+
+const ActorSchema = Type.Object({ type: Type.String(), id: Type.String(), name: Type.String() });
+
+export const ApprovalRequest = Type.Object(
+  {
+    id: Type.String(),
+    action: Type.String(),
+    params: JsonObject,
+    context: JsonObject,
+    status: RequestStatus,
+    urgency: Urgency,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    decidedAt: Nullable(Timestamp),
+    decidedBy: Nullable(Type.String({ description: 'Name of the principal that decided (a key, a reviewer, a policy, or system)' })),
+    decider: Nullable(ActorSchema),
+    decidedByLabel: Nullable(Type.String({ description: 'The free-text label the decider sent, kept beside the principal' })),
+    decisionReason: Nullable(Type.String()),
+    expiresAt: Nullable(Timestamp),
+    requester: Nullable(Type.Object({ id: Type.String(), name: Type.String() })),
+    policyDecision: Nullable(PolicyDecision),
+  },
+  { $id: 'ApprovalRequest' },
+);
+export type ApprovalRequest = Static<typeof ApprovalRequest>;
+
+export const ListRequestsQuery = Type.Object({
+  status: Type.Optional(RequestStatus),
+  action: Type.Optional(Type.String({ maxLength: 200 })),
+  urgency: Type.Optional(Urgency),
+  sort: Type.Optional(Type.Union([Type.Literal('created_at'), Type.Literal('urgency')], { default: 'created_at' })),
+  order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: 'desc' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  cursor: Type.Optional(Type.String({ maxLength: 500 })),
+});
+export type ListRequestsQuery = Static<typeof ListRequestsQuery>;
+
+export const RequestList = Type.Object({ requests: Type.Array(ApprovalRequest), pagination: Pagination });
+
+export const DecideBody = Type.Object(
+  {
+    decision: Type.Union([Type.Literal('approved'), Type.Literal('denied')]),
+    reason: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
+    decidedBy: Type.Optional(Nullable(Type.String({ maxLength: 200, description: 'A label kept beside the authenticated decider, never instead of it' }))),
+  },
+  { additionalProperties: false },
+);
+export type DecideBody = Static<typeof DecideBody>;
+
+export const CancelBody = Type.Union([
+  Type.Object({ reason: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))) }, { additionalProperties: false }),
+  Type.Null(),
+]);
