@@ -10,6 +10,7 @@ import { auth } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { ErrorBody } from './schemas.ts';
 import { healthRoutes } from './health.ts';
+import { dashboardRoutes } from './dashboard.ts';
 import { requestRoutes } from '../requests/routes.ts';
 import { policyRoutes } from '../policies/routes.ts';
 import { keyRoutes } from '../keys/routes.ts';
@@ -106,6 +107,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(auth, { sql: opts.sql, rateLimitWindowMs: opts.rateLimitWindowMs ?? 60_000 });
 
   await app.register(healthRoutes, { sql: opts.sql, checks: opts.healthChecks ?? {} });
+  await app.register(dashboardRoutes);
   await app.register(requestRoutes, { sql: opts.sql });
   await app.register(policyRoutes, { sql: opts.sql });
   await app.register(keyRoutes, { sql: opts.sql });
