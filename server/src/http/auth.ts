@@ -66,8 +66,10 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const config = request.routeOptions.config;
-    const isApi = request.url.startsWith('/api/');
-    const scope = config.scope === undefined ? (isApi ? 'admin' : null) : config.scope;
+    // Judged by the matched route's pattern, not the raw URL: "/%61pi/x" also reaches "/api/x".
+    // Unknown routes answer 404 to anyone (the route list is public in /openapi.json anyway).
+    const route = request.routeOptions.url;
+    const scope = config.scope !== undefined ? config.scope : route?.startsWith('/api/') ? 'admin' : null;
     if (scope === null) return;
 
     const token = bearerToken(request);
