@@ -65,6 +65,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // JSON bodies: a clear INVALID_JSON with the parser's message; an empty body is "no body".
   app.removeContentTypeParser('application/json');
+  // The API speaks JSON only: a text/plain body is a 415, not a string that fails validation.
+  // (A plugin that needs another type, e.g. a form post, adds its parser in its own scope.)
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
