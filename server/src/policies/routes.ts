@@ -1,4 +1,75 @@
 import type { FastifyInstance } from 'fastify';
 import type { Sql } from '../db/connect.ts';
-// Routes for policies are written in policies/ (see docs/architecture.md).
-export async function policyRoutes(_app: FastifyInstance, _opts: { sql: Sql }) {}
+import { AppError } from '../errors.ts';
+import { eventMetadata } from '../http/context.ts';
+import { errorResponses, IdParams } from '../http/schemas.ts';
+import { isId } from '../ids.ts';
+import { createPolicy, policyFields, runPolicyCommand } from './commands.ts';
+import { getPolicy, listPolicies } from './queries.ts';
+import { DeletedPolicy, Policy, PolicyBody, PolicyList, type PolicyBody as PolicyBodyT } from './schemas.ts';
+
+const tags = ['policies'];
+
+function policyId(params: unknown): string {
+  const id = (params as { id: string }).id;
+  if (!isId('policy', id)) throw new AppError('INVALID_ID', `"${id}" is not a policy id (pol_…)`, { field: 'params.id' });
+  return id;
+}
+
+function requireBody(body: unknown): PolicyBodyT {
+  if (body === undefined || body === null) {
+    throw new AppError('VALIDATION_ERROR', 'A JSON body is required', [{ field: 'body', message: 'is required' }]);
+  }
+  return body as PolicyBodyT;
+}
+
+export async function policyRoutes(app: FastifyInstance, opts: { sql: Sql }) {
+  const { sql } = opts;
+
+  app.get('/api/policies', {
+    config: { scope: 'policy:read' },
+    schema: { tags, summary: 'List policies in evaluation order (priority, then id)', response: { 200: PolicyList, ...errorResponses(401, 403) } },
+  }, async () => ({ policies: await listPolicies(sql) }));
+
+  app.post('/api/policies', {
+    config: { scope: 'policy:write' },
+    schema: {
+      tags, summary: 'Create a policy; its rules are checked by the policy engine',
+      body: PolicyBody, response: { 201: Policy, ...errorResponses(400, 401, 403, 409) },
+    },
+  }, async (request, reply) => {
+    const fields = policyFields(requireBody(request.body));
+    const id = await createPolicy(sql, fields, eventMetadata(request));
+    return reply.code(201).send(await getPolicy(sql, id));
+  });
+
+  app.get('/api/policies/:id', {
+    config: { scope: 'policy:read' },
+    schema: { tags, summary: 'Get one policy', params: IdParams, response: { 200: Policy, ...errorResponses(400, 401, 403, 404) } },
+  }, async (request) => getPolicy(sql, policyId(request.params)));
+
+  app.put('/api/policies/:id', {
+    config: { scope: 'policy:write' },
+    schema: {
+      tags, summary: 'Replace a policy (omitted optional fields take their defaults); the version grows on change',
+      params: IdParams, body: PolicyBody, response: { 200: Policy, ...errorResponses(400, 401, 403, 404, 409) },
+    },
+  }, async (request) => {
+    const id = policyId(request.params);
+    const fields = policyFields(requireBody(request.body));
+    await runPolicyCommand(sql, id, { type: 'update', fields }, eventMetadata(request));
+    return getPolicy(sql, id);
+  });
+
+  app.delete('/api/policies/:id', {
+    config: { scope: 'policy:write' },
+    schema: {
+      tags, summary: 'Delete a policy (its history stays in the event log)',
+      params: IdParams, response: { 200: DeletedPolicy, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => {
+    const id = policyId(request.params);
+    await runPolicyCommand(sql, id, { type: 'delete' }, eventMetadata(request));
+    return { success: true as const, id };
+  });
+}

@@ -1,0 +1,60 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, Timestamp } from '../http/schemas.ts';
+import { DECISIONS, MAX_RULES } from './engine.ts';
+import { PRIORITY_MAX, PRIORITY_MIN } from './decider.ts';
+
+export const PolicyDecisionKind = Type.Union(DECISIONS.map((d) => Type.Literal(d)), {
+  description: 'auto_approve and auto_deny decide at once; route_to_human leaves the request pending',
+});
+
+export const PolicyRule = Type.Object(
+  {
+    match: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'Dot paths over { action, urgency, params, context, requester } (a bare key looks in params), all ANDed. '
+        + 'A value is a literal (equality; "*" globs on action) or an object of operators: '
+        + '$eq $ne $in $nin $lt $lte $gt $gte $regex (RE2, with $flags "i") $exists $startsWith $endsWith $contains.',
+    }),
+    decision: PolicyDecisionKind,
+    approvers: Type.Optional(Type.Array(Type.String(), { description: 'Who may decide: key ids or names, "key:<name>", or "*"; empty = anyone with request:decide' })),
+    channels: Type.Optional(Type.Array(Type.String(), { description: 'Where to notify people' })),
+    requireReason: Type.Optional(Type.Boolean({ description: 'A decision must carry a reason' })),
+    requireDistinctApprover: Type.Optional(Type.Boolean({ description: 'Not even an admin key may decide a request it created' })),
+  },
+);
+
+/**
+ * Create and replace share one body. `rules` is only required to be an array here: the
+ * policy engine checks each rule (one validator for the API and for evaluation) and
+ * answers INVALID_POLICY with the path of every problem.
+ */
+export const PolicyBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+    description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
+    priority: Type.Optional(Type.Integer({ minimum: PRIORITY_MIN, maximum: PRIORITY_MAX, default: 100, description: 'Lower is evaluated first' })),
+    enabled: Type.Optional(Type.Boolean({ default: true })),
+    rules: Type.Array(Type.Unknown(), { description: `Up to ${MAX_RULES} rules (see PolicyRule), tried in order; the first match wins` }),
+  },
+  { additionalProperties: false },
+);
+export type PolicyBody = Static<typeof PolicyBody>;
+
+export const Policy = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    description: Nullable(Type.String()),
+    priority: Type.Integer(),
+    enabled: Type.Boolean(),
+    rules: Type.Array(PolicyRule),
+    version: Type.Integer({ description: 'Grows with every change; requests record the version that decided them' }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Policy' },
+);
+export type Policy = Static<typeof Policy>;
+
+export const PolicyList = Type.Object({ policies: Type.Array(Policy) });
+
+export const DeletedPolicy = Type.Object({ success: Type.Literal(true), id: Type.String() });
