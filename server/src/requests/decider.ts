@@ -137,9 +137,8 @@ export function decide(command: RequestCommand, state: RequestState): RequestEve
       if (state.status === null) throw new AppError('NOT_FOUND', 'request not found');
       const p = command.principal;
       if (!p.admin && !(p.type === 'key' && state.requester?.id === p.id)) throw new AppError('NOT_CANCELLABLE');
-      if (isDecided(state)) {
-        throw new AppError('ALREADY_DECIDED', `request is already ${state.status}`, { status: state.status });
-      }
+      // Past expiresAt the request has expired, whether or not request.expired is recorded yet.
+      mustBePending(state, command.now);
       return [{ type: 'request.cancelled', data: { cancelledBy: { type: p.type, id: p.id, name: p.name }, reason: command.reason } }];
     }
     case 'expire': {
