@@ -136,14 +136,13 @@ t.test('decide', async (t) => {
     request.given(...history).when(approve(admin, { now: NOW })).then(t, [approvedBy(admin)]);
   });
 
-  t.test("only the rule's approvers may decide: by id, name, type:id, type:name or *", async (t) => {
+  t.test("only the rule's approvers may decide: by id, type:id or *", async (t) => {
     const ruled = (approvers: string[]) => [created(), evaluated({ approvers })];
     request.given(...ruled(['alice@example.com'])).when(approve(otherKey)).thenError(t, 'NOT_AN_APPROVER', { approvers: ['alice@example.com'] });
     request.given(...ruled(['alice@example.com'])).when(approve(admin)).thenError(t, 'NOT_AN_APPROVER');
     request.given(...ruled(['alice@example.com'])).when(approve(reviewer)).then(t, [approvedBy(reviewer)]);
-    request.given(...ruled(['ops bot'])).when(approve(otherKey)).then(t, [approvedBy(otherKey)]);
     request.given(...ruled(['key:key_other'])).when(approve(otherKey)).then(t, [approvedBy(otherKey)]);
-    request.given(...ruled(['reviewer:Alice'])).when(approve(reviewer)).then(t, [approvedBy(reviewer)]);
+    request.given(...ruled(['reviewer:alice@example.com'])).when(approve(reviewer)).then(t, [approvedBy(reviewer)]);
     request.given(...ruled(['reviewer:key_other'])).when(approve(otherKey)).thenError(t, 'NOT_AN_APPROVER');
     request.given(...ruled(['*'])).when(approve(otherKey)).then(t, [approvedBy(otherKey)]);
     t.ok(isApprover([], otherKey), 'no list: anyone with the scope');
