@@ -33,7 +33,9 @@ begin
     e.position, e.stream_id, e.stream_type, v_request_id,
     case when e.stream_type = 'request' then substr(e.type, 9) else e.type end,
     e.type, v_action,
-    coalesce(e.metadata->'actor', '{"type":"system","id":"system","name":"system"}'::jsonb),
+    -- A policy's decision is appended with the requester's metadata; the decider in the
+    -- data is who actually decided.
+    coalesce(e.data->'decider', e.metadata->'actor', '{"type":"system","id":"system","name":"system"}'::jsonb),
     e.metadata->>'channel',
     e.data - 'secret' - 'keyHash' - 'idempotency',
     e.recorded_at);

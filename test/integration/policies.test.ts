@@ -240,6 +240,7 @@ t.test('policies decide at request creation', async (t) => {
   t.same(entries.map((e) => e.eventType), ['created', 'policy_evaluated', 'approved']);
   t.match(entries[1]!.details, { decision: 'auto_approve', policyId: approve.id, policyVersion: 1, ruleIndex: 0 });
   t.match(entries[2]!.details, { decider: { type: 'policy', id: approve.id } });
+  t.match(entries[2]!.actor, { type: 'policy', id: approve.id }, 'the policy, not the requester, is the actor of its decision');
 
   // an update is a new version; later requests record it
   const put = await h.call('PUT', `/api/policies/${approve.id}`, { body: { name: 'approve-small-mail', priority: 10, rules: [
@@ -285,8 +286,9 @@ t.test('rules decide who may decide and how', async (t) => {
   const agent = await h.key(['request:create', 'request:read'], { name: 'agent' });
   const alice = await h.key(['request:decide'], { name: 'alice' });
   const bob = await h.key(['request:decide'], { name: 'bob' });
+  const fakeAlice = await h.key(['request:decide'], { name: 'alice' });
   await createPolicy(h, { name: 'people', rules: [
-    { match: { action: 'deploy' }, decision: 'route_to_human', approvers: ['alice'] },
+    { match: { action: 'deploy' }, decision: 'route_to_human', approvers: [alice.id] },
     { match: { action: 'refund' }, decision: 'route_to_human', requireReason: true },
     { match: { action: 'wire_money' }, decision: 'route_to_human', requireDistinctApprover: true },
   ] });
@@ -300,10 +302,13 @@ t.test('rules decide who may decide and how', async (t) => {
 
   t.test('only a named approver may decide', async (t) => {
     const req = await ask('deploy');
-    t.match(req, { status: 'pending', policyDecision: { approvers: ['alice'] } });
+    t.match(req, { status: 'pending', policyDecision: { approvers: [alice.id] } });
     const byBob = await decide(req.id, bob.key);
     t.equal(byBob.statusCode, 403, byBob.body);
     t.equal(byBob.json().error.code, 'NOT_AN_APPROVER');
+    const byNamesake = await decide(req.id, fakeAlice.key);
+    t.equal(byNamesake.statusCode, 403, 'a key that merely shares the approver\'s name is refused');
+    t.equal(byNamesake.json().error.code, 'NOT_AN_APPROVER');
     const byAdmin = await decide(req.id, h.adminKey);
     t.equal(byAdmin.statusCode, 403, 'admin is not an approver unless named');
     t.equal(byAdmin.json().error.code, 'NOT_AN_APPROVER');

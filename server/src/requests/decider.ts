@@ -77,10 +77,14 @@ function mustBePending(state: RequestState, now: Date): void {
   }
 }
 
-/** Whether a principal is named in a rule's approvers list (key id or name, reviewer identity, or "*"). */
+/**
+ * Whether a principal is named in a rule's approvers list: by key id (`key_…` or `key:key_…`),
+ * by reviewer identity (`reviewer:<id>`), or `*`. Never by display name: names are not
+ * unique, and anyone allowed to mint keys could otherwise name one after an approver.
+ */
 export function isApprover(approvers: string[], p: Principal): boolean {
   if (approvers.length === 0) return true;
-  return approvers.some((a) => a === '*' || a === p.id || a === p.name || a === `${p.type}:${p.id}` || a === `${p.type}:${p.name}`);
+  return approvers.some((a) => a === '*' || a === p.id || a === `${p.type}:${p.id}`);
 }
 
 export function decide(command: RequestCommand, state: RequestState): RequestEvent[] {
