@@ -1,0 +1,208 @@
+import { Transport, type TransportOptions } from './http.ts';
+import { waitForDecision, type WaitOptions } from './wait.ts';
+import { eventStream, exportEvents, type EventsOptions, type ExportOptions, type LiveEvent } from './events.ts';
+import type {
+  ApiKey, ApprovalRequest, AuditEntry, AuditPage, AuditQuery, CreatedKey, CreatedWebhook, CreateKeyInput,
+  DeletedPolicy, ListRequestsQuery, Policy, PolicyInput, RequestInput, RequestList, UpdateKeyInput,
+  Webhook, WebhookDelivery, WebhookInput, WebhookUpdate,
+} from './types.ts';
+
+export type AgentGateClientOptions = TransportOptions;
+
+export interface CallSignal {
+  signal?: AbortSignal;
+}
+
+const enc = encodeURIComponent;
+
+function newIdempotencyKey(): string {
+  // crypto.randomUUID exists on Node 20 and in browsers on secure origins; the fallback covers plain http pages.
+  const c = globalThis.crypto as Crypto | undefined;
+  if (c?.randomUUID) return c.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/**
+ * A client of the AgentGate HTTP API, for Node 20+ and browsers.
+ *
+ * ```ts
+ * const gate = new AgentGateClient({ baseUrl: 'http://localhost:3000', apiKey: process.env.AGENTGATE_API_KEY });
+ * const req = await gate.request({ action: 'send_email', params: { to: 'a@b.c' } });
+ * const decided = await gate.waitForDecision(req.id, { timeout: 60_000 });
+ * ```
+ */
+export class AgentGateClient {
+  readonly transport: Transport;
+
+  constructor(opts: AgentGateClientOptions) {
+    this.transport = new Transport(opts);
+  }
+
+  get baseUrl(): string {
+    return this.transport.baseUrl;
+  }
+
+  // --- requests -----------------------------------------------------------
+
+  /**
+   * Asks for approval. Always sends an Idempotency-Key (a fresh one unless given), so the
+   * call is retried safely: a retry that reaches the server twice still yields one request.
+   */
+  request(input: RequestInput, opts: { idempotencyKey?: string } & CallSignal = {}): Promise<ApprovalRequest> {
+    const body = { ...input, ...(input.expiresAt instanceof Date ? { expiresAt: input.expiresAt.toISOString() } : {}) };
+    return this.transport.call('/api/requests', {
+      method: 'POST', body, signal: opts.signal, idempotent: true,
+      headers: { 'idempotency-key': opts.idempotencyKey ?? newIdempotencyKey() },
+    });
+  }
+
+  getRequest(id: string, opts: CallSignal = {}): Promise<ApprovalRequest> {
+    return this.transport.call(`/api/requests/${enc(id)}`, { signal: opts.signal });
+  }
+
+  listRequests(query: ListRequestsQuery = {}, opts: CallSignal = {}): Promise<RequestList> {
+    return this.transport.call('/api/requests', { query, signal: opts.signal });
+  }
+
+  /** Approves or denies a pending request as the key's principal; `decidedBy` is a label kept beside it. */
+  decide(id: string, decision: 'approved' | 'denied', opts: { reason?: string | null; decidedBy?: string | null } & CallSignal = {}): Promise<ApprovalRequest> {
+    const body: Record<string, unknown> = { decision };
+    if (opts.reason != null) body.reason = opts.reason;
+    if (opts.decidedBy != null) body.decidedBy = opts.decidedBy;
+    return this.transport.call(`/api/requests/${enc(id)}/decide`, { method: 'POST', body, signal: opts.signal });
+  }
+
+  approve(id: string, reason?: string): Promise<ApprovalRequest> {
+    return this.decide(id, 'approved', { reason: reason ?? null });
+  }
+
+  deny(id: string, reason?: string): Promise<ApprovalRequest> {
+    return this.decide(id, 'denied', { reason: reason ?? null });
+  }
+
+  cancel(id: string, opts: { reason?: string | null } & CallSignal = {}): Promise<ApprovalRequest> {
+    return this.transport.call(`/api/requests/${enc(id)}/cancel`, {
+      method: 'POST', body: opts.reason != null ? { reason: opts.reason } : {}, signal: opts.signal,
+    });
+  }
+
+  /**
+   * Resolves with the request once it is approved, denied, expired or cancelled.
+   * Throws TimeoutError after `timeout` ms; rejects with the signal's reason on abort.
+   */
+  waitForDecision(id: string, opts: WaitOptions = {}): Promise<ApprovalRequest> {
+    return waitForDecision(this.transport, id, opts);
+  }
+
+  /** Every recorded fact about one request, oldest first. */
+  getAuditTrail(id: string, opts: CallSignal = {}): Promise<AuditEntry[]> {
+    return this.transport.call(`/api/requests/${enc(id)}/audit`, { signal: opts.signal });
+  }
+
+  // --- policies -----------------------------------------------------------
+
+  async listPolicies(opts: CallSignal = {}): Promise<Policy[]> {
+    const body = await this.transport.call<{ policies: Policy[] }>('/api/policies', { signal: opts.signal });
+    return body.policies;
+  }
+
+  getPolicy(id: string, opts: CallSignal = {}): Promise<Policy> {
+    return this.transport.call(`/api/policies/${enc(id)}`, { signal: opts.signal });
+  }
+
+  createPolicy(input: PolicyInput, opts: CallSignal = {}): Promise<Policy> {
+    return this.transport.call('/api/policies', { method: 'POST', body: input, signal: opts.signal });
+  }
+
+  /** Replaces the policy (PUT): omitted optional fields take their defaults. */
+  updatePolicy(id: string, input: PolicyInput, opts: CallSignal = {}): Promise<Policy> {
+    return this.transport.call(`/api/policies/${enc(id)}`, { method: 'PUT', body: input, signal: opts.signal });
+  }
+
+  deletePolicy(id: string, opts: CallSignal = {}): Promise<DeletedPolicy> {
+    return this.transport.call(`/api/policies/${enc(id)}`, { method: 'DELETE', signal: opts.signal });
+  }
+
+  // --- webhooks -----------------------------------------------------------
+
+  async listWebhooks(opts: CallSignal = {}): Promise<Webhook[]> {
+    const body = await this.transport.call<{ webhooks: Webhook[] } | Webhook[]>('/api/webhooks', { signal: opts.signal });
+    return Array.isArray(body) ? body : body.webhooks;
+  }
+
+  getWebhook(id: string, opts: CallSignal = {}): Promise<Webhook> {
+    return this.transport.call(`/api/webhooks/${enc(id)}`, { signal: opts.signal });
+  }
+
+  /** The answer holds the signing secret; it is never shown again. */
+  createWebhook(input: WebhookInput, opts: CallSignal = {}): Promise<CreatedWebhook> {
+    return this.transport.call('/api/webhooks', { method: 'POST', body: input, signal: opts.signal });
+  }
+
+  updateWebhook(id: string, changes: WebhookUpdate, opts: CallSignal = {}): Promise<Webhook> {
+    return this.transport.call(`/api/webhooks/${enc(id)}`, { method: 'PATCH', body: changes, signal: opts.signal, idempotent: true });
+  }
+
+  deleteWebhook(id: string, opts: CallSignal = {}): Promise<unknown> {
+    return this.transport.call(`/api/webhooks/${enc(id)}`, { method: 'DELETE', signal: opts.signal });
+  }
+
+  async listDeliveries(id: string, query: { limit?: number; cursor?: string } = {}, opts: CallSignal = {}): Promise<WebhookDelivery[]> {
+    const body = await this.transport.call<{ deliveries: WebhookDelivery[] } | WebhookDelivery[]>(
+      `/api/webhooks/${enc(id)}/deliveries`, { query, signal: opts.signal });
+    return Array.isArray(body) ? body : body.deliveries;
+  }
+
+  redeliver(id: string, deliveryId: string, opts: CallSignal = {}): Promise<unknown> {
+    return this.transport.call(`/api/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`, { method: 'POST', signal: opts.signal });
+  }
+
+  testWebhook(id: string, opts: CallSignal = {}): Promise<unknown> {
+    return this.transport.call(`/api/webhooks/${enc(id)}/test`, { method: 'POST', signal: opts.signal });
+  }
+
+  // --- API keys -----------------------------------------------------------
+
+  async listKeys(query: { includeRevoked?: boolean } = {}, opts: CallSignal = {}): Promise<ApiKey[]> {
+    const body = await this.transport.call<{ keys: ApiKey[] }>('/api/keys', { query, signal: opts.signal });
+    return body.keys;
+  }
+
+  /** The answer holds the key itself (agk_…); it is never shown again. */
+  createKey(input: CreateKeyInput, opts: CallSignal = {}): Promise<CreatedKey> {
+    return this.transport.call('/api/keys', { method: 'POST', body: input, signal: opts.signal });
+  }
+
+  updateKey(id: string, changes: UpdateKeyInput, opts: CallSignal = {}): Promise<ApiKey> {
+    return this.transport.call(`/api/keys/${enc(id)}`, { method: 'PATCH', body: changes, signal: opts.signal, idempotent: true });
+  }
+
+  /** The key stops working at once, on every server. */
+  revokeKey(id: string, opts: CallSignal = {}): Promise<ApiKey> {
+    return this.transport.call(`/api/keys/${enc(id)}`, { method: 'DELETE', signal: opts.signal });
+  }
+
+  // --- audit and live events ----------------------------------------------
+
+  /** Searches the audit log, newest first; follow `pagination.nextCursor` for older pages. */
+  audit(query: AuditQuery = {}, opts: CallSignal = {}): Promise<AuditPage> {
+    return this.transport.call('/api/audit', { query: { ...query }, signal: opts.signal });
+  }
+
+  /**
+   * Live events over a WebSocket, as an async iterator; on a dropped connection it
+   * reconnects and resumes after the last event it delivered, so nothing is skipped or repeated.
+   */
+  events(opts: EventsOptions = {}): AsyncIterable<LiveEvent> {
+    return eventStream(this.transport, opts);
+  }
+
+  /** The event log from a position, as NDJSON read line by line (for exports and backfills). */
+  exportEvents(opts: ExportOptions = {}): AsyncIterable<LiveEvent> {
+    return exportEvents(this.transport, opts);
+  }
+
+  health(opts: CallSignal = {}): Promise<{ status: string; timestamp: string; [k: string]: unknown }> {
+    return this.transport.call('/health', { signal: opts.signal });
+  }
+}
