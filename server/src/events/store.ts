@@ -45,8 +45,9 @@ export interface AppendInput {
 }
 
 /**
- * Appends events to one stream inside the caller's transaction. The unique
- * (stream_id, version) constraint turns a lost race into StreamVersionConflict;
+ * Appends events to one stream inside the caller's transaction. A stream that is not
+ * at `expectedVersion` (behind or ahead) and the unique (stream_id, version)
+ * constraint (for a race with a transaction still running) both give StreamVersionConflict;
  * projections update and the NOTIFY is queued by triggers in the same transaction.
  * Call it before any other write of the transaction so its transaction id is
  * assigned at the append (readers order by transaction id, see readAfter).
@@ -67,8 +68,12 @@ export async function append(tx: TxSql, input: AppendInput): Promise<StoredEvent
       select stream_id, stream_type, version, type, data, metadata
       from jsonb_to_recordset(${tx.json(rows as never)}::jsonb)
         as x(stream_id text, stream_type text, version integer, type text, data jsonb, metadata jsonb)
+      -- Without this, a version ahead of the stream would leave a gap that no later
+      -- writer (expecting the event count) could ever fill.
+      where (select coalesce(max(version), 0) from events where stream_id = ${input.streamId}) = ${input.expectedVersion}
       order by version
       returning position, tx_id::text, stream_id, stream_type, version, type, data, metadata, recorded_at`;
+    if (inserted.length === 0) throw new StreamVersionConflict(input.streamId, input.expectedVersion);
     return inserted.map(toStored);
   } catch (err) {
     if (isUniqueViolation(err, 'events_stream_version_unique')) {
