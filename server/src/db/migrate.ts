@@ -104,9 +104,13 @@ export async function installProjections(tx: TxSql, force: boolean): Promise<boo
   return true;
 }
 
-export async function rebuildProjections(sql: Sql): Promise<void> {
-  await sql.begin(async (tx) => {
+/** Rebuilds every projection from the log now; returns how many events were replayed. */
+export async function rebuildProjections(sql: Sql): Promise<{ events: number }> {
+  return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
     await installProjections(tx, true);
+    // The SHARE lock taken by the rebuild holds until commit, so this is the replayed count.
+    const [row] = await tx<{ n: number }[]>`select count(*)::int as n from events`;
+    return { events: row?.n ?? 0 };
   });
 }
