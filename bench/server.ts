@@ -1,0 +1,30 @@
+/**
+ * The AgentGate HTTP server as the benchmark runs it: a child process of its own, so the
+ * load generator and the server do not compete for one event loop. Reports its port
+ * over IPC and stops on "stop" or when the parent goes away.
+ */
+import { connect } from '../server/src/db/connect.ts';
+import { buildApp } from '../server/src/http/app.ts';
+
+const url = process.env.DATABASE_URL;
+if (!url || !process.send) {
+  console.error('bench/server.ts is started by bench/create.ts (needs DATABASE_URL and an IPC channel)');
+  process.exit(2);
+}
+const pool = Number(process.env.DB_POOL_SIZE ?? 10);
+const sql = connect(url, { max: pool, applicationName: 'agentgate-bench-server' });
+const app = await buildApp({ sql, logLevel: 'silent' });
+await app.listen({ host: '127.0.0.1', port: 0 });
+const address = app.server.address();
+process.send({ port: typeof address === 'object' && address ? address.port : 0, pool });
+
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  await app.close().catch(() => {});
+  await sql.end({ timeout: 1 }).catch(() => {});
+  process.exit(0);
+}
+process.on('message', (m) => { if (m === 'stop') void stop(); });
+process.on('disconnect', () => void stop());
