@@ -1,0 +1,201 @@
+/**
+ * Projections are a pure function of the event log: after a varied history driven
+ * through the HTTP API, rebuilding every projection from the log (in-process and with
+ * the real `projections:rebuild` script) gives back exactly the same rows.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import t, { type Test } from 'tap';
+import type { Sql } from '../../server/src/db/connect.ts';
+import { rebuildProjections } from '../../server/src/db/migrate.ts';
+import { PROJECTIONS_DIR, ROOT_DIR } from '../../server/src/db/paths.ts';
+import { testApp, type TestApp } from '../helpers/app.ts';
+
+const run = promisify(execFile);
+
+/** Every table a projection file creates, so a new projection is covered without editing this test. */
+function projectionTableNames(): string[] {
+  const names = new Set<string>();
+  for (const file of readdirSync(PROJECTIONS_DIR).filter((f) => f.endsWith('.sql')).sort()) {
+    const text = readFileSync(path.join(PROJECTIONS_DIR, file), 'utf8').replace(/--[^\n]*/g, '');
+    for (const m of text.matchAll(/\bcreate\s+table\s+(?:if\s+not\s+exists\s+)?(?:public\.)?"?(\w+)"?/gi)) names.add(m[1]!.toLowerCase());
+  }
+  return [...names];
+}
+
+/** Rows ordered by primary key (all columns when a table has none), so snapshots compare exactly. */
+async function orderColumns(sql: Sql, table: string): Promise<string[]> {
+  const pk = await sql<{ attname: string }[]>`
+    select a.attname from pg_index i
+    join lateral unnest(i.indkey) with ordinality k(attnum, n) on true
+    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+    where i.indrelid = ${table}::regclass and i.indisprimary
+    order by k.n`;
+  if (pk.length) return pk.map((r) => r.attname);
+  const all = await sql<{ attname: string }[]>`
+    select attname from pg_attribute where attrelid = ${table}::regclass and attnum > 0 and not attisdropped order by attnum`;
+  return all.map((r) => r.attname);
+}
+
+type Snapshot = Record<string, unknown[]>;
+
+async function snapshot(sql: Sql, tables: string[]): Promise<Snapshot> {
+  const out: Snapshot = {};
+  for (const table of tables) {
+    const cols = await orderColumns(sql, table);
+    out[table] = [...(await sql`select * from ${sql(table)} order by ${sql(cols)}`)];
+  }
+  return out;
+}
+
+/** Damage every non-empty projection table, so that only a real rebuild can restore it. */
+async function tamper(sql: Sql, tables: string[]): Promise<void> {
+  for (const table of tables) {
+    await sql`delete from ${sql(table)} where ctid = (select ctid from ${sql(table)} limit 1)`;
+  }
+  await sql`update requests set status = 'bogus', version = version + 100`;
+}
+
+async function expectStatus(t: Test, h: TestApp, status: number, ...args: Parameters<TestApp['call']>) {
+  const res = await h.call(...args);
+  t.equal(res.statusCode, status, `${args[0]} ${args[1]} → ${status}: ${res.body.slice(0, 300)}`);
+  return res.json();
+}
+
+/** Requests, decisions, policies, keys and webhooks: every kind of event the API can cause today. */
+async function driveHistory(t: Test, h: TestApp): Promise<void> {
+  const has = (method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string) => h.app.hasRoute({ method, url });
+  const agent = await h.key(['request:create', 'request:read'], { name: 'mailer agent', rateLimit: 1000 });
+  const approver = await h.key(['request:decide', 'request:read'], { name: 'approver' });
+  const spare = await h.key(['request:read'], { name: 'spare' });
+  const doomed = await h.key(['audit:read'], { name: 'doomed' });
+
+  await expectStatus(t, h, 200, 'PATCH', `/api/keys/${spare.id}`, { body: { name: 'spare (renamed)', scopes: ['request:read', 'audit:read'], rateLimit: 30 } });
+  await expectStatus(t, h, 200, 'DELETE', `/api/keys/${doomed.id}`);
+  await expectStatus(t, h, 409, 'DELETE', `/api/keys/${doomed.id}`);
+
+  if (has('POST', '/api/policies')) {
+    await expectStatus(t, h, 201, 'POST', '/api/policies', {
+      body: { name: 'reads are fine', priority: 10, rules: [{ match: { action: 'read_file' }, decision: 'auto_approve' }] },
+    });
+    const deny = await expectStatus(t, h, 201, 'POST', '/api/policies', {
+      body: { name: 'never drop', priority: 20, rules: [{ match: { action: 'drop_table' }, decision: 'auto_deny' }] },
+    });
+    await expectStatus(t, h, 201, 'POST', '/api/policies', {
+      body: {
+        name: 'payments need a reason', priority: 30, description: 'money moves only with a why',
+        rules: [{ match: { action: 'pay', 'params.amount': { $gte: 100 } }, decision: 'route_to_human', approvers: [approver.id], requireReason: true }],
+      },
+    });
+    await expectStatus(t, h, 200, 'PUT', `/api/policies/${deny.id}`, {
+      body: { name: 'never drop tables', priority: 5, rules: [{ match: { action: 'drop_table' }, decision: 'auto_deny' }] },
+    });
+    const gone = await expectStatus(t, h, 201, 'POST', '/api/policies', {
+      body: { name: 'short-lived', enabled: false, rules: [{ match: {}, decision: 'auto_approve' }] },
+    });
+    await expectStatus(t, h, 200, 'DELETE', `/api/policies/${gone.id}`);
+  } else {
+    t.comment('no policy routes yet: history without policies');
+  }
+
+  if (has('POST', '/api/webhooks')) {
+    const hook = await expectStatus(t, h, 201, 'POST', '/api/webhooks', {
+      body: { url: 'http://127.0.0.1:9/hook', events: ['request.decided'], description: 'audit sink' },
+    });
+    await expectStatus(t, h, 200, 'PATCH', `/api/webhooks/${hook.id}`, { body: { enabled: false, events: ['request.decided', 'request.created'] } });
+    const gone = await expectStatus(t, h, 201, 'POST', '/api/webhooks', { body: { url: 'http://127.0.0.1:9/other', events: ['*'], enabled: false } });
+    await expectStatus(t, h, 200, 'DELETE', `/api/webhooks/${gone.id}`);
+  } else {
+    t.comment('no webhook routes yet: history without webhooks');
+  }
+
+  const ask = (body: object, headers?: Record<string, string>) =>
+    h.call('POST', '/api/requests', { key: agent.key, body, ...(headers ? { headers } : {}) });
+
+  const approved = (await ask({ action: 'send_email', params: { to: 'a@b.c' }, urgency: 'high' })).json();
+  await expectStatus(t, h, 200, 'POST', `/api/requests/${approved.id}/decide`, { key: approver.key, body: { decision: 'approved', reason: 'fine', decidedBy: 'Alice' } });
+  await expectStatus(t, h, 409, 'POST', `/api/requests/${approved.id}/decide`, { key: approver.key, body: { decision: 'denied' } });
+
+  const denied = (await ask({ action: 'send_email', params: { to: 'x@evil.example' }, context: { agent: 'mailer' } })).json();
+  await expectStatus(t, h, 200, 'POST', `/api/requests/${denied.id}/decide`, { body: { decision: 'denied', reason: 'not that address' } });
+
+  const cancelled = (await ask({ action: 'send_sms', urgency: 'low' })).json();
+  await expectStatus(t, h, 200, 'POST', `/api/requests/${cancelled.id}/cancel`, { key: agent.key, body: { reason: 'changed my mind' } });
+
+  const later = new Date(Date.now() + 3_600_000).toISOString();
+  await expectStatus(t, h, 201, 'POST', '/api/requests', { key: agent.key, body: { action: 'deploy', urgency: 'critical', expiresAt: later } });
+
+  const first = await ask({ action: 'charge', params: { amount: 5 } }, { 'idempotency-key': 'retry-1' });
+  t.equal(first.statusCode, 201);
+  const retry = await ask({ action: 'charge', params: { amount: 5 } }, { 'idempotency-key': 'retry-1' });
+  t.equal(retry.statusCode, 200, 'an idempotent retry returns the same request');
+  t.equal(retry.json().id, first.json().id);
+  t.equal((await ask({ action: 'charge', params: { amount: 6 } }, { 'idempotency-key': 'retry-1' })).statusCode, 422);
+
+  if (has('POST', '/api/policies')) {
+    const auto = (await ask({ action: 'read_file', params: { path: '/etc/motd' } })).json();
+    t.equal(auto.status, 'approved', 'auto-approved by policy');
+    const autoDenied = (await ask({ action: 'drop_table', params: { table: 'users' } })).json();
+    t.equal(autoDenied.status, 'denied', 'auto-denied by policy');
+    const pay = (await ask({ action: 'pay', params: { amount: 250 } })).json();
+    await expectStatus(t, h, 400, 'POST', `/api/requests/${pay.id}/decide`, { key: approver.key, body: { decision: 'approved' } });
+    await expectStatus(t, h, 403, 'POST', `/api/requests/${pay.id}/decide`, { body: { decision: 'approved', reason: 'admin is not an approver here' } });
+    await expectStatus(t, h, 200, 'POST', `/api/requests/${pay.id}/decide`, { key: approver.key, body: { decision: 'approved', reason: 'invoice 7' } });
+  }
+}
+
+t.test('rebuilding every projection from the log gives back the same rows', async (t) => {
+  const h = await testApp(t);
+  await driveHistory(t, h);
+
+  const tables = projectionTableNames();
+  for (const known of ['requests', 'idempotency_keys', 'policies', 'api_keys', 'webhooks', 'audit_log']) {
+    t.ok(tables.includes(known), `projection table ${known} is discovered`);
+  }
+  const live = await snapshot(h.sql, tables);
+  const populated = ['requests', 'idempotency_keys', 'api_keys', 'audit_log'];
+  if (h.app.hasRoute({ method: 'POST', url: '/api/policies' })) populated.push('policies');
+  if (h.app.hasRoute({ method: 'POST', url: '/api/webhooks' })) populated.push('webhooks');
+  for (const table of populated) {
+    t.ok(live[table]!.length > 0, `${table} has rows to compare (${live[table]!.length})`);
+  }
+  const eventCount = (await h.sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+  t.equal(live.audit_log!.length, eventCount, 'one audit entry per event');
+
+  await tamper(h.sql, tables);
+  t.notSame(await snapshot(h.sql, tables), live, 'the tampered tables differ');
+  const result = await rebuildProjections(h.sql);
+  t.equal(result.events, eventCount, 'every event replayed');
+  t.same(await snapshot(h.sql, tables), live, 'rebuildProjections restores every row');
+
+  t.test('the projections:rebuild script does the same', async (t) => {
+    await tamper(h.sql, tables);
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'server/src/projections-rebuild.ts'], {
+      cwd: ROOT_DIR,
+      env: { ...process.env, DATABASE_URL: h.dbUrl },
+      timeout: 120_000,
+    });
+    t.match(stdout, new RegExp(`replayed ${eventCount} events in \\d+ ms`));
+    t.same(await snapshot(h.sql, tables), live, 'the script restores every row');
+
+    const after = await h.call('GET', '/api/requests?limit=100');
+    t.equal(after.statusCode, 200);
+    t.ok(after.json().requests.every((r: { status: string }) => r.status !== 'bogus'), 'the API reads the rebuilt rows');
+  });
+
+  t.test('the script refuses clearly when the database is unreachable', async (t) => {
+    const failed = await run(process.execPath, ['--import', 'tsx', 'server/src/projections-rebuild.ts'], {
+      cwd: ROOT_DIR,
+      env: { ...process.env, DATABASE_URL: 'postgres://agentgate:s3cret@127.0.0.1:1/agentgate' },
+      timeout: 60_000,
+    }).then(() => null, (err: { code: number; stdout: string; stderr: string }) => err);
+    t.ok(failed, 'it fails');
+    t.equal(failed?.code, 1, 'exit code 1');
+    t.match(failed?.stderr, /Cannot reach the database at postgres:\/\/agentgate:\*\*\*@127\.0\.0\.1:1\/agentgate/);
+    t.match(failed?.stderr, /Nothing was rebuilt/);
+    t.notMatch(failed?.stderr, /s3cret/, 'the password is not printed');
+    t.notMatch(failed?.stderr, /\n\s+at /, 'no stack trace');
+  });
+});
