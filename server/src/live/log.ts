@@ -1,0 +1,172 @@
+/**
+ * Reading the event log for live delivery. Same order and horizon as events/store.ts
+ * readAfter: (tx_id, position), and only transactions older than pg_snapshot_xmin, so a
+ * row can never appear later before a cursor already handed out. On top of readAfter it
+ * filters in SQL, reports whether committed rows are being held back by the horizon,
+ * and builds each wire message (secrets removed) once, in the database.
+ */
+import type { Sql } from '../db/connect.ts';
+import type { LogCursor } from '../events/store.ts';
+
+/** An event as live readers pass it around: routing fields plus its finished wire message. */
+export interface LiveEvent {
+  position: number;
+  txId: string;
+  streamId: string;
+  streamType: string;
+  type: string;
+  /** recorded_at in epoch milliseconds (for since/until on live events). */
+  recordedMs: number;
+  /** `{"type":"event","position":…,"streamId":…,…}` — the same text for every subscriber. */
+  msg: string;
+}
+
+/** Which events a reader wants; every list is "any of", the lists are ANDed. */
+export interface LogFilter {
+  streamTypes?: readonly string[];
+  streamIds?: readonly string[];
+  types?: readonly string[];
+  since?: string;
+  until?: string;
+}
+
+export interface LogPage {
+  events: LiveEvent[];
+  /** Where the next read starts; past filtered-out rows when the page is short. */
+  cursor: LogCursor;
+  /** The page stopped early: committed rows wait behind an older transaction still open. */
+  heldBack: boolean;
+}
+
+export const cursorOf = (e: LiveEvent): LogCursor => ({ txId: e.txId, position: e.position });
+
+/** Orders cursors in log order: negative when a is before b. */
+export function compareCursors(a: LogCursor, b: LogCursor): number {
+  const ta = BigInt(a.txId);
+  const tb = BigInt(b.txId);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  return a.position - b.position;
+}
+
+interface Row {
+  position: number;
+  tx_id: string;
+  stream_id: string;
+  stream_type: string;
+  type: string;
+  recorded_ms: number;
+  msg: string;
+  ready: boolean;
+}
+
+const toLive = (r: Row): LiveEvent => ({
+  position: r.position, txId: r.tx_id, streamId: r.stream_id, streamType: r.stream_type, type: r.type,
+  recordedMs: Number(r.recorded_ms), msg: r.msg,
+});
+
+/**
+ * Webhook secrets, key hashes and idempotency keys never leave the server (the audit
+ * projection removes the same fields). recorded_at is rendered as the API's ISO form.
+ */
+function message(sql: Sql) {
+  return sql`json_build_object(
+      'type', 'event',
+      'position', e.position,
+      'streamId', e.stream_id,
+      'streamType', e.stream_type,
+      'version', e.version,
+      'eventType', e.type,
+      'data', e.data - 'secret' - 'keyHash' - 'idempotency',
+      'metadata', e.metadata,
+      'recordedAt', to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+    )::text`;
+}
+
+const recordedMs = (sql: Sql) => sql`floor(extract(epoch from e.recorded_at) * 1000)::float8`;
+
+function conditions(sql: Sql, f: LogFilter) {
+  return sql`
+    ${f.streamTypes ? sql`and e.stream_type = any(${f.streamTypes as string[]}::text[])` : sql``}
+    ${f.streamIds ? sql`and e.stream_id = any(${f.streamIds as string[]}::text[])` : sql``}
+    ${f.types ? sql`and e.type = any(${f.types as string[]}::text[])` : sql``}
+    ${f.since ? sql`and e.recorded_at >= ${f.since}::timestamptz` : sql``}
+    ${f.until ? sql`and e.recorded_at < ${f.until}::timestamptz` : sql``}`;
+}
+
+/**
+ * The unfiltered tail read of the live hub. Rows past the horizon are fetched too (marked
+ * not ready) so the caller learns it is behind without a second query; they are not returned.
+ */
+export async function readTail(sql: Sql, cursor: LogCursor, limit: number): Promise<LogPage> {
+  const rows = await sql<Row[]>`
+    with h as (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
+    select e.position, e.tx_id::text, e.stream_id, e.stream_type, e.type, ${recordedMs(sql)} as recorded_ms,
+           ${message(sql)} as msg, e.tx_id < h.xmin as ready
+    from events e, h
+    where (e.tx_id, e.position) > (${cursor.txId}::xid8, ${cursor.position})
+    order by e.tx_id, e.position
+    limit ${limit}`;
+  const events: LiveEvent[] = [];
+  let heldBack = false;
+  for (const r of rows) {
+    if (!r.ready) {
+      heldBack = true;
+      break;
+    }
+    events.push(toLive(r));
+  }
+  const last = events[events.length - 1];
+  return { events, cursor: last ? cursorOf(last) : cursor, heldBack };
+}
+
+/**
+ * A filtered page after `cursor`, optionally no further than `upTo`. When the page is
+ * short the cursor moves to the last readable row of the same snapshot, so a selective
+ * filter does not rescan the rows it skipped. The page and that tail come from one
+ * statement, hence one snapshot: no matching row can fall between them.
+ */
+export async function readFiltered(
+  sql: Sql, cursor: LogCursor, limit: number, filter: LogFilter, upTo?: LogCursor,
+): Promise<LogPage> {
+  const bound = upTo ? sql`and (e.tx_id, e.position) <= (${upTo.txId}::xid8, ${upTo.position})` : sql``;
+  const rows = await sql<(Row & { tail: boolean })[]>`
+    with h as (select pg_snapshot_xmin(pg_current_snapshot()) as xmin),
+    page as (
+      select e.position, e.tx_id, e.stream_id, e.stream_type, e.type, ${recordedMs(sql)} as recorded_ms, ${message(sql)} as msg
+      from events e, h
+      where (e.tx_id, e.position) > (${cursor.txId}::xid8, ${cursor.position})
+        and e.tx_id < h.xmin ${bound} ${conditions(sql, filter)}
+      order by e.tx_id, e.position
+      limit ${limit}
+    ),
+    tail as (
+      select e.position, e.tx_id
+      from events e, h
+      where e.tx_id < h.xmin ${bound}
+      order by e.tx_id desc, e.position desc
+      limit 1
+    )
+    select position, tx_id::text, stream_id, stream_type, type, recorded_ms, msg, false as tail from page
+    union all
+    select position, tx_id::text, null, null, null, null, null, true from tail`;
+  const events: LiveEvent[] = [];
+  let tail: LogCursor | null = null;
+  for (const r of rows) {
+    if (r.tail) tail = { txId: r.tx_id, position: r.position };
+    else events.push(toLive(r));
+  }
+  const last = events[events.length - 1];
+  let next = last ? cursorOf(last) : cursor;
+  if (events.length < limit && tail && compareCursors(tail, next) > 0) next = tail;
+  return { events, cursor: next, heldBack: false };
+}
+
+/** The end of the readable log now: a reader starting here sees only later events. */
+export async function logEnd(sql: Sql): Promise<LogCursor> {
+  const [row] = await sql<{ tx_id: string; position: number }[]>`
+    select e.tx_id::text, e.position from events e
+    where e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+    order by e.tx_id desc, e.position desc
+    limit 1`;
+  return row ? { txId: row.tx_id, position: row.position } : { txId: '0', position: 0 };
+}
