@@ -16,6 +16,8 @@ import { policyRoutes } from '../policies/routes.ts';
 import { keyRoutes } from '../keys/routes.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
+import { Live } from '../live/live.ts';
+import { liveRoutes } from '../live/routes.ts';
 
 export interface AppOptions {
   sql: Sql;
@@ -27,6 +29,8 @@ export interface AppOptions {
   /** Extra checks for GET /health?deep=true (e.g. the worker), keyed by name. */
   healthChecks?: Record<string, () => Promise<boolean>>;
   webhookAllowPrivate?: boolean;
+  /** The process's live hub (started by the caller); when absent the app starts and stops its own. */
+  live?: Live;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -84,7 +88,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (origin && opts.corsOrigins?.includes(origin)) {
       reply.header('Access-Control-Allow-Origin', origin);
       reply.header('Vary', 'Origin');
-      reply.header('Access-Control-Expose-Headers', 'X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After');
+      reply.header('Access-Control-Expose-Headers', 'X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-AgentGate-Wait');
     }
   });
 
@@ -116,6 +120,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(keyRoutes, { sql: opts.sql });
   await app.register(webhookRoutes, { sql: opts.sql, allowPrivate: opts.webhookAllowPrivate ?? false });
   await app.register(auditRoutes, { sql: opts.sql });
+
+  let live = opts.live;
+  if (!live) {
+    const own = new Live(opts.sql, { log: app.log });
+    await own.start();
+    app.addHook('onClose', () => own.stop());
+    live = own;
+  }
+  app.decorate('live', live);
+  await app.register(liveRoutes, { sql: opts.sql, live, rateLimitWindowMs: opts.rateLimitWindowMs ?? 60_000 });
 
   return app;
 }

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import type { Sql } from '../db/connect.ts';
+import { eventsRoute } from './events-route.ts';
+import type { Live } from './live.ts';
+import { streamRoute, WS_PROTOCOL } from './stream-route.ts';
+import { waitRoute } from './wait-route.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The process's live hub (see live/live.ts). */
+    live: Live;
+  }
+}
+
+export interface LiveRoutesOptions {
+  sql: Sql;
+  live: Live;
+  rateLimitWindowMs: number;
+}
+
+/** Long-poll, WebSocket stream and NDJSON export, all fed by one Live hub. */
+export async function liveRoutes(app: FastifyInstance, opts: LiveRoutesOptions) {
+  // Long-polls and followed streams would hold app.close() until they end on their own:
+  // release them before the server stops accepting (WebSockets close with 1001).
+  const open = new Set<() => void>();
+  const track = (release: () => void) => {
+    open.add(release);
+    return () => { open.delete(release); };
+  };
+  app.addHook('preClose', async () => {
+    for (const release of [...open]) release();
+  });
+
+  await app.register(websocket, {
+    options: {
+      maxPayload: 64 * 1024,
+      // Only our protocol is echoed; the `bearer.<key>` entry is read and never sent back.
+      handleProtocols: (protocols: Set<string>) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+    },
+  });
+
+  await waitRoute(app, { sql: opts.sql, live: opts.live, track });
+  await streamRoute(app, { ...opts, track });
+  await eventsRoute(app, { sql: opts.sql, live: opts.live, track });
+}

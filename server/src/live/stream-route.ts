@@ -1,0 +1,323 @@
+/**
+ * WebSocket `/api/stream`: events as they commit, after an optional replay.
+ *
+ * Authentication never puts a key in the URL: either offer the subprotocols
+ * `['agentgate.v1', 'bearer.<key>']` (the server echoes only `agentgate.v1`), send
+ * `Authorization: Bearer <key>` (non-browser clients), or send `{type:'auth', apiKey}`
+ * as the first message within the auth timeout. Then `{type:'subscribe', from?, filter?}`.
+ * Close codes: 4001 unauthorized or key revoked, 4003 no read scope (or lost it),
+ * 4008 slow consumer, 4029 rate limited, 1001 server shutting down, 1011 internal error.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { WebSocket } from 'ws';
+import type { Sql } from '../db/connect.ts';
+import { cursorAt } from '../events/store.ts';
+import { authenticateKey } from '../http/auth.ts';
+import { KEY_PREFIX } from '../keys/secrets.ts';
+import { effectiveFilter, FilterRefused, READ_SCOPES, readableStreamTypes } from './access.ts';
+import type { Live, LiveListener } from './live.ts';
+import type { LiveEvent } from './log.ts';
+import { Subscription, type Sink } from './subscription.ts';
+
+export const WS_PROTOCOL = 'agentgate.v1';
+const BEARER_PROTOCOL = 'bearer.';
+
+export const CLOSE = {
+  GOING_AWAY: 1001,
+  INTERNAL: 1011,
+  UNAUTHORIZED: 4001,
+  FORBIDDEN: 4003,
+  SLOW_CONSUMER: 4008,
+  RATE_LIMITED: 4029,
+} as const;
+
+/** Bytes handed to the socket but not yet flushed before we stop writing and let events queue. */
+const SOCKET_HIGH_WATER = 1024 * 1024;
+
+const Ids = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 1000 });
+const AuthMessage = Type.Object({ type: Type.Literal('auth'), apiKey: Type.String({ maxLength: 200 }) }, { additionalProperties: false });
+const SubscribeMessage = Type.Object({
+  type: Type.Literal('subscribe'),
+  from: Type.Optional(Type.Integer({ minimum: 0, description: 'Replay events after this position; omit for new events only' })),
+  filter: Type.Optional(Type.Object({
+    requestIds: Type.Optional(Ids),
+    streams: Type.Optional(Ids),
+    types: Type.Optional(Ids),
+    streamTypes: Type.Optional(Ids),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+const SimpleMessage = Type.Object({ type: Type.Union([Type.Literal('ping'), Type.Literal('unsubscribe')]) }, { additionalProperties: false });
+
+const checkers = {
+  auth: TypeCompiler.Compile(AuthMessage),
+  subscribe: TypeCompiler.Compile(SubscribeMessage),
+  ping: TypeCompiler.Compile(SimpleMessage),
+  unsubscribe: TypeCompiler.Compile(SimpleMessage),
+};
+
+function problems(checker: { Errors(value: unknown): Iterable<{ path: string; message: string }> }, value: unknown) {
+  return [...checker.Errors(value)].map((e) => ({ field: `message${e.path.replace(/\//g, '.')}`, message: e.message }));
+}
+
+/** The key a client offered during the handshake, if any. */
+function handshakeKey(request: FastifyRequest): string | null {
+  const protocols = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const offered = protocols.find((p) => p.startsWith(BEARER_PROTOCOL));
+  if (offered) return offered.slice(BEARER_PROTOCOL.length);
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return match?.[1] ?? null;
+}
+
+export interface StreamRouteOptions {
+  sql: Sql;
+  live: Live;
+  rateLimitWindowMs: number;
+  track: (release: () => void) => () => void;
+}
+
+export async function streamRoute(app: FastifyInstance, opts: StreamRouteOptions) {
+  const { live } = opts;
+  const byKey = new Map<string, Set<StreamConnection>>();
+
+  // One listener for every connection's key: revocations and scope changes apply at once.
+  const keyWatch: LiveListener = {
+    onEvents(events) {
+      if (byKey.size === 0) return;
+      for (const e of events) {
+        if (e.streamType !== 'apikey') continue;
+        const conns = byKey.get(e.streamId.slice('apikey-'.length));
+        if (conns) for (const c of [...conns]) c.onKeyEvent(e);
+      }
+    },
+  };
+  live.attach(keyWatch);
+  app.addHook('onClose', async () => live.detach(keyWatch));
+
+  const registry = {
+    add(keyId: string, c: StreamConnection) {
+      let set = byKey.get(keyId);
+      if (!set) byKey.set(keyId, (set = new Set()));
+      set.add(c);
+    },
+    remove(keyId: string, c: StreamConnection) {
+      const set = byKey.get(keyId);
+      set?.delete(c);
+      if (set?.size === 0) byKey.delete(keyId);
+    },
+  };
+
+  app.get('/api/stream', {
+    websocket: true,
+    // Authenticated in-band (subprotocol or first message), not by the HTTP auth hook:
+    // browsers cannot set headers on a WebSocket handshake. See the module comment.
+    config: { scope: null },
+    schema: { tags: ['live'], summary: 'Live event stream (WebSocket)' },
+  }, (socket, request) => {
+    new StreamConnection(socket, request, opts, registry).open();
+  });
+}
+
+type Registry = { add(keyId: string, c: StreamConnection): void; remove(keyId: string, c: StreamConnection): void };
+
+class StreamConnection {
+  private keyId: string | null = null;
+  private scopes: string[] = [];
+  private sub: Subscription | null = null;
+  private inbox: Promise<void> = Promise.resolve();
+  private authTimer: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private alive = true;
+  private closed = false;
+  private inflight = 0;
+  private drainWaiters: (() => void)[] = [];
+  private untrack: () => void = () => {};
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly request: FastifyRequest,
+    private readonly opts: StreamRouteOptions,
+    private readonly registry: Registry,
+  ) {}
+
+  open(): void {
+    const { live } = this.opts;
+    this.untrack = this.opts.track(() => this.close(CLOSE.GOING_AWAY, 'server shutting down'));
+    this.ws.on('close', () => this.dispose());
+    this.ws.on('pong', () => { this.alive = true; });
+    this.ws.on('message', (data, isBinary) => {
+      const text = isBinary ? null : data.toString();
+      this.inbox = this.inbox.then(() => this.onMessage(text)).catch((err) => {
+        this.request.log.error({ err }, 'live stream message failed');
+        this.close(CLOSE.INTERNAL, 'internal error');
+      });
+    });
+    this.heartbeat = setInterval(() => {
+      if (!this.alive) {
+        this.ws.terminate();
+        return;
+      }
+      this.alive = false;
+      this.ws.ping();
+    }, live.options.heartbeatMs);
+    this.heartbeat.unref();
+
+    const key = handshakeKey(this.request);
+    if (key !== null) {
+      this.inbox = this.inbox.then(() => this.authenticate(key));
+    } else {
+      this.authTimer = setTimeout(
+        () => this.close(CLOSE.UNAUTHORIZED, `authenticate within ${live.options.authTimeoutMs} ms`),
+        live.options.authTimeoutMs,
+      );
+      this.authTimer.unref();
+    }
+  }
+
+  private sendJson(message: object): void {
+    this.write(JSON.stringify(message));
+  }
+
+  private error(code: string, message: string, details?: unknown): void {
+    this.sendJson({ type: 'error', error: { code, message, ...(details === undefined ? {} : { details }) } });
+  }
+
+  private write(text: string): boolean {
+    if (this.closed) return false;
+    this.inflight += text.length;
+    this.ws.send(text, () => {
+      this.inflight -= text.length;
+      if (this.inflight < SOCKET_HIGH_WATER / 2 && this.drainWaiters.length) {
+        for (const w of this.drainWaiters.splice(0)) w();
+      }
+    });
+    return this.inflight < SOCKET_HIGH_WATER;
+  }
+
+  private drained(): Promise<void> {
+    if (this.closed || this.inflight < SOCKET_HIGH_WATER) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private async onMessage(text: string | null): Promise<void> {
+    if (this.closed) return;
+    let msg: { type?: unknown } | null = null;
+    try {
+      msg = text === null ? null : JSON.parse(text);
+    } catch {
+      // falls through to the error below
+    }
+    if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string' || !(msg.type in checkers)) {
+      if (!this.keyId) return this.close(CLOSE.UNAUTHORIZED, 'the first message must be {"type":"auth","apiKey":"agk_…"}');
+      return this.error('VALIDATION_ERROR', 'Messages are JSON objects with a type: subscribe, unsubscribe, ping');
+    }
+    const type = msg.type as keyof typeof checkers;
+    const checker = checkers[type];
+    if (!checker.Check(msg)) {
+      if (!this.keyId && type === 'auth') return this.close(CLOSE.UNAUTHORIZED, 'malformed auth message');
+      return this.error('VALIDATION_ERROR', `Invalid ${type} message`, problems(checker, msg));
+    }
+    if (type === 'ping') return this.sendJson({ type: 'pong' });
+    if (!this.keyId) {
+      if (type !== 'auth') return this.close(CLOSE.UNAUTHORIZED, 'authenticate first');
+      return this.authenticate((msg as Static<typeof AuthMessage>).apiKey);
+    }
+    if (type === 'auth') return this.error('VALIDATION_ERROR', 'Already authenticated');
+    if (type === 'unsubscribe') {
+      const position = this.sub?.cursor.position ?? null;
+      this.sub?.dispose();
+      this.sub = null;
+      return this.sendJson({ type: 'unsubscribed', position });
+    }
+    return this.subscribe(msg as Static<typeof SubscribeMessage>);
+  }
+
+  private async authenticate(key: string): Promise<void> {
+    if (this.authTimer) clearTimeout(this.authTimer);
+    this.authTimer = null;
+    if (this.closed) return;
+    if (!key.startsWith(KEY_PREFIX)) return this.close(CLOSE.UNAUTHORIZED, 'the API key is not valid');
+    const row = await authenticateKey(this.opts.sql, key, this.opts.rateLimitWindowMs);
+    if (this.closed) return;
+    if (!row) return this.close(CLOSE.UNAUTHORIZED, 'the API key is not valid');
+    if (row.revoked_at) return this.close(CLOSE.UNAUTHORIZED, 'the API key has been revoked');
+    if (row.rate_limit !== null && !row.allowed) return this.close(CLOSE.RATE_LIMITED, 'rate limit exceeded');
+    const streamTypes = readableStreamTypes(row.scopes);
+    if (streamTypes !== null && streamTypes.length === 0) {
+      return this.close(CLOSE.FORBIDDEN, `needs one of the scopes ${READ_SCOPES.join(', ')}`);
+    }
+    this.keyId = row.id;
+    this.scopes = row.scopes;
+    this.registry.add(row.id, this);
+    this.sendJson({ type: 'authenticated', keyId: row.id, streamTypes });
+  }
+
+  private async subscribe(msg: Static<typeof SubscribeMessage>): Promise<void> {
+    if (this.sub) return this.error('VALIDATION_ERROR', 'Already subscribed; send {"type":"unsubscribe"} first');
+    let filter;
+    try {
+      filter = effectiveFilter(this.scopes, msg.filter);
+    } catch (err) {
+      if (err instanceof FilterRefused) return this.error('FORBIDDEN', err.message, { streamTypes: err.streamTypes });
+      throw err;
+    }
+    let from = null;
+    if (msg.from !== undefined) {
+      from = await cursorAt(this.opts.sql, msg.from);
+      if (this.closed) return;
+      if (!from) return this.error('INVALID_CURSOR', `Position ${msg.from} is not in the event log`, { field: 'message.from' });
+    }
+    const sink: Sink = {
+      write: (text) => this.write(text),
+      drained: () => this.drained(),
+      live: (cursor) => this.sendJson({ type: 'live', position: cursor.position }),
+      end: (reason, detail) => {
+        if (reason === 'slow_consumer') this.close(CLOSE.SLOW_CONSUMER, `slow consumer: ${detail}`.slice(0, 120));
+        else if (reason === 'shutdown') this.close(CLOSE.GOING_AWAY, 'server shutting down');
+        else this.close(CLOSE.INTERNAL, detail.slice(0, 120));
+      },
+    };
+    const sub = new Subscription(this.opts.sql, this.opts.live, sink, {
+      from, filter, maxBuffered: this.opts.live.options.maxBufferedEvents,
+    });
+    this.sub = sub;
+    this.sendJson({ type: 'subscribed', from: msg.from ?? null, position: sub.cursor.position });
+    // Not awaited: the inbox must stay free for unsubscribe and ping during a long replay.
+    sub.start().catch((err) => {
+      if (sub.closed) return;
+      this.request.log.error({ err }, 'live subscription failed');
+      sub.close('error', 'internal error');
+    });
+  }
+
+  onKeyEvent(e: LiveEvent): void {
+    if (e.type === 'apikey.revoked') return this.close(CLOSE.UNAUTHORIZED, 'the API key has been revoked');
+    if (e.type !== 'apikey.updated') return;
+    const scopes = (JSON.parse(e.msg) as { data: { scopes?: string[] } }).data.scopes;
+    if (!scopes) return;
+    const before = readableStreamTypes(this.scopes);
+    const after = readableStreamTypes(scopes);
+    const lost = after !== null && (before === null || before.some((t) => !after.includes(t)));
+    if (lost) return this.close(CLOSE.FORBIDDEN, 'the key lost read scopes; reconnect');
+    this.scopes = scopes;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.ws.close(code, reason);
+    this.dispose();
+  }
+
+  private dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sub?.dispose();
+    this.sub = null;
+    if (this.authTimer) clearTimeout(this.authTimer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.keyId) this.registry.remove(this.keyId, this);
+    for (const w of this.drainWaiters.splice(0)) w();
+    this.untrack();
+  }
+}

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { Sql } from '../db/connect.ts';
+import { AppError } from '../errors.ts';
+import { errorResponses, IdParams } from '../http/schemas.ts';
+import { findRequest } from '../requests/queries.ts';
+import { requestId } from '../requests/routes.ts';
+import { ApprovalRequest } from '../requests/schemas.ts';
+import type { Live } from './live.ts';
+
+/**
+ * Long-poll answers always carry the request object unchanged; this header says why the
+ * answer came: `complete` (no longer pending) or `timeout` (still pending; ask again).
+ */
+export const WAIT_HEADER = 'X-AgentGate-Wait';
+
+const DEFAULT_TIMEOUT_SECONDS = 30;
+
+export interface WaitRouteOptions {
+  sql: Sql;
+  live: Live;
+  /** Called with a release function while a wait is open; the release ends it early (shutdown). */
+  track: (release: () => void) => () => void;
+}
+
+export async function waitRoute(app: FastifyInstance, opts: WaitRouteOptions) {
+  const { sql, live, track } = opts;
+  const max = live.options.waitMaxTimeoutSeconds;
+
+  app.get('/api/requests/:id/wait', {
+    config: { scope: 'request:read' },
+    schema: {
+      tags: ['requests'],
+      summary: 'Wait until a request is no longer pending (long-poll)',
+      description:
+        `Answers at once when the request is decided, expired or cancelled; otherwise holds the connection until it is, ` +
+        `or until \`timeout\` seconds (default ${Math.min(DEFAULT_TIMEOUT_SECONDS, max)}, at most ${max}) pass. ` +
+        `Either way the answer is 200 with the request; the \`${WAIT_HEADER}\` header is \`complete\` or \`timeout\` ` +
+        `(the request is then still pending: ask again).`,
+      params: IdParams,
+      querystring: Type.Object({
+        timeout: Type.Optional(Type.Number({ minimum: 0, maximum: max, default: Math.min(DEFAULT_TIMEOUT_SECONDS, max), description: 'Seconds to wait' })),
+      }, { additionalProperties: false }),
+      response: {
+        200: ApprovalRequest,
+        ...errorResponses(400, 401, 403, 404),
+      },
+    },
+  }, async (request, reply) => {
+    const id = requestId(request.params);
+    const { timeout } = request.query as { timeout: number };
+    const deadline = Date.now() + timeout * 1000;
+    // Watch before reading: a decision committed between the read and the wait still wakes us.
+    const watch = live.watchRequest(id);
+    const untrack = track(() => watch.close());
+    const clientGone = () => watch.close();
+    reply.raw.once('close', clientGone);
+    try {
+      for (;;) {
+        const current = await findRequest(sql, id);
+        if (!current) throw new AppError('NOT_FOUND', `request ${id} not found`);
+        if (current.status !== 'pending') return reply.header(WAIT_HEADER, 'complete').send(current);
+        const outcome = await watch.next(deadline - Date.now());
+        if (outcome === 'event') continue;
+        // Deadline, client gone or shutdown: answer with the state as it is now.
+        const last = (await findRequest(sql, id)) ?? current;
+        return reply.header(WAIT_HEADER, last.status === 'pending' ? 'timeout' : 'complete').send(last);
+      }
+    } finally {
+      reply.raw.off('close', clientGone);
+      untrack();
+      watch.close();
+    }
+  });
+}
