@@ -9,6 +9,7 @@ begin
   perform project_policies(e);
   perform project_api_keys(e);
   perform project_webhooks(e);
+  perform project_webhook_deliveries(e);
   perform project_audit_log(e);
 end;
 $$;

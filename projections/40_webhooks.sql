@@ -1,4 +1,6 @@
--- Webhook subscriptions (deliveries arrive in a later projection).
+-- Webhook subscriptions (their deliveries: 45_webhook_deliveries.sql). `version` follows
+-- every event of the stream, delivery attempts included, so a command can load the
+-- webhook's state from this row instead of replaying a long stream of attempts.
 drop table if exists webhooks cascade;
 
 create table webhooks (
@@ -38,7 +40,8 @@ begin
       where id = d->>'id';
     when 'webhook.deleted' then
       delete from webhooks where id = d->>'id';
-    else null;
+    else
+      update webhooks set version = e.version where id = substr(e.stream_id, 9);
   end case;
 end;
 $$;

@@ -23,6 +23,7 @@ export const ERRORS = {
   NOT_CANCELLABLE: { status: 403, message: 'Only the key that created a request (or an admin) may cancel it' },
   CONCURRENCY_CONFLICT: { status: 409, message: 'The resource was changed concurrently; retry' },
   DUPLICATE_NAME: { status: 409, message: 'The name is already taken' },
+  DELIVERY_NOT_ATTEMPTED: { status: 409, message: 'The delivery has not been attempted yet' },
   KEY_REVOKED: { status: 409, message: 'The key is already revoked' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'The Idempotency-Key was already used with a different body' },
   BODY_TOO_LARGE: { status: 413, message: 'The body is too large' },

@@ -10,6 +10,13 @@ export interface CommandSpec<S> {
   /** Pure: the events that the command produces given the current state (may throw AppError). */
   decide: (state: S) => NewEvent[];
   metadata: EventMetadata;
+  /**
+   * Optional: the current state and stream version read from a projection row kept at the
+   * stream's version, instead of replaying the stream (for long streams such as a webhook's
+   * delivery attempts). Null falls back to replaying. A stale read loses at the append's
+   * version check and is decided again.
+   */
+  load?: (tx: TxSql) => Promise<{ state: S; version: number } | null>;
   /** Extra work in the same transaction, after the append (e.g. enqueueing jobs). */
   afterAppend?: (tx: TxSql, appended: StoredEvent[], state: S) => Promise<void>;
 }
@@ -28,14 +35,22 @@ export async function executeCommand<S>(sql: Sql, spec: CommandSpec<S>, attempts
   for (let attempt = 1; ; attempt++) {
     try {
       return await sql.begin(async (tx) => {
-        const history = await readStream(tx, spec.streamId);
-        let state = spec.initial();
-        for (const e of history) state = spec.evolve(state, e);
+        const loaded = spec.load ? await spec.load(tx) : null;
+        let state: S;
+        let version: number;
+        if (loaded) {
+          ({ state, version } = loaded);
+        } else {
+          const history = await readStream(tx, spec.streamId);
+          state = spec.initial();
+          for (const e of history) state = spec.evolve(state, e);
+          version = history.length;
+        }
         const events = spec.decide(state);
         const appended = await append(tx, {
           streamId: spec.streamId,
           streamType: spec.streamType,
-          expectedVersion: history.length,
+          expectedVersion: version,
           events,
           metadata: spec.metadata,
         });
