@@ -10,6 +10,7 @@ import { auth } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { ErrorBody } from './schemas.ts';
 import { healthRoutes } from './health.ts';
+import { serializeRequest } from './logging.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { requestRoutes } from '../requests/routes.ts';
 import { policyRoutes } from '../policies/routes.ts';
@@ -31,6 +32,8 @@ export interface AppOptions {
   webhookAllowPrivate?: boolean;
   /** The process's live hub (started by the caller); when absent the app starts and stops its own. */
   live?: Live;
+  /** Where the log goes (default stdout); tests capture it here. */
+  logStream?: NodeJS.WritableStream;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -50,6 +53,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       level: opts.logLevel ?? 'info',
       // Keys and secrets never reach the log.
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.secret', '*.key', '*.apiKey'], censor: '[redacted]' },
+      serializers: { req: serializeRequest },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     trustProxy: opts.trustProxy ?? false,
