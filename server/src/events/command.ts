@@ -10,6 +10,8 @@ export interface CommandSpec<S> {
   /** Pure: the events that the command produces given the current state (may throw AppError). */
   decide: (state: S) => NewEvent[];
   metadata: EventMetadata;
+  /** The stream is new (a freshly generated id): skip loading it; the append still checks. */
+  newStream?: boolean;
   /**
    * Optional: the current state and stream version read from a projection row kept at the
    * stream's version, instead of replaying the stream (for long streams such as a webhook's
@@ -41,7 +43,7 @@ export async function executeCommand<S>(sql: Sql, spec: CommandSpec<S>, attempts
         if (loaded) {
           ({ state, version } = loaded);
         } else {
-          const history = await readStream(tx, spec.streamId);
+          const history = spec.newStream ? [] : await readStream(tx, spec.streamId);
           state = spec.initial();
           for (const e of history) state = spec.evolve(state, e);
           version = history.length;

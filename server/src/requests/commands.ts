@@ -25,6 +25,7 @@ function runRequestCommand(sql: Sql, id: string, command: RequestCommand, metada
   return executeCommand<RequestState>(sql, {
     streamId: streamId('request', id),
     streamType: 'request',
+    newStream: command.type === 'create',
     initial: initialRequestState,
     evolve: (s, e) => evolve(s, e),
     decide: (s) => decide(command, s),
@@ -53,6 +54,7 @@ export async function createRequest(
   requester: Principal,
   metadata: EventMetadata,
   idempotencyKey?: string,
+  options: { defaultTtlSeconds?: number } = {},
 ): Promise<CreateResult> {
   const hash = bodyHash(body);
   if (idempotencyKey) {
@@ -63,13 +65,17 @@ export async function createRequest(
   const params = body.params ?? {};
   const context = body.context ?? {};
   const urgency = body.urgency ?? 'normal';
+  const now = new Date();
+  // A request that names no expiry gets the server's default (REQUEST_DEFAULT_TTL_SECONDS), if any.
+  const expiresAt = body.expiresAt ? new Date(body.expiresAt).toISOString()
+    : options.defaultTtlSeconds ? new Date(now.getTime() + options.defaultTtlSeconds * 1000).toISOString() : null;
   const outcome = await evaluatePolicies(sql, {
     action: body.action, urgency, params, context, requester: { keyId: requester.id, keyName: requester.name },
   });
   try {
     await runRequestCommand(sql, id, {
       type: 'create', id, action: body.action, params, context, urgency,
-      expiresAt: body.expiresAt ? new Date(body.expiresAt).toISOString() : null,
+      expiresAt,
       requester: { id: requester.id, name: requester.name },
       ...(idempotencyKey ? { idempotency: { key: idempotencyKey, bodyHash: hash } } : {}),
       outcome, now: new Date(),
@@ -96,4 +102,14 @@ export async function decideRequest(
 export async function cancelRequest(sql: Sql, id: string, reason: string | null, principal: Principal, metadata: EventMetadata) {
   await runRequestCommand(sql, id, { type: 'cancel', reason, principal, now: new Date() }, metadata);
   return getRequest(sql, id);
+}
+
+/**
+ * Expires a request whose time has come (the `expire_request` job). Idempotent: a
+ * request decided or cancelled meanwhile is left as it is. `now` is the database's clock,
+ * the one that made the job due.
+ */
+export async function expireRequest(sql: Sql, id: string, now: Date, metadata: EventMetadata) {
+  const { state, appended } = await runRequestCommand(sql, id, { type: 'expire', now }, metadata);
+  return { expired: appended.length > 0, status: state.status, expiresAt: state.expiresAt };
 }
