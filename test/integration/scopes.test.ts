@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
+import { WebSocket } from 'ws';
 import { SCOPES, type Scope } from '../../server/src/keys/scopes.ts';
 import { testApp, type TestApp } from '../helpers/app.ts';
 
@@ -41,7 +42,7 @@ const ROUTES: Record<string, RouteSpec> = {
   'POST /api/requests/:id/decide': { scope: 'request:decide', body: () => ({ decision: 'approved', reason: 'ok' }) },
   'POST /api/requests/:id/cancel': { scope: 'request:create', body: () => ({ reason: 'no longer needed' }) },
   'GET /api/requests/:id/audit': { scope: 'request:read' },
-  'GET /api/requests/:id/wait': { scope: 'request:read', query: 'timeout=1', planned: 'long-poll (live updates)' },
+  'GET /api/requests/:id/wait': { scope: 'request:read', query: 'timeout=1' },
   'POST /api/requests/:id/tokens': { scope: 'request:decide', planned: 'decision links' },
 
   'GET /api/policies': { scope: 'policy:read' },
@@ -63,6 +64,13 @@ const ROUTES: Record<string, RouteSpec> = {
   ...keyRoutes('/api/api-keys'),
 
   'GET /api/audit': { scope: 'audit:read' },
+  // The event log as NDJSON: every stream type, so only for audit readers.
+  'GET /api/events': { scope: 'audit:read' },
+};
+
+/** /api routes that authenticate in-band instead of through the HTTP hook; each is checked below. */
+const IN_BAND: Record<string, string> = {
+  'GET /api/stream': 'WebSocket: browsers cannot set headers on the handshake, so the key comes with it or as the first message',
 };
 
 /** Routes outside /api are public; this is the whole list of them. */
@@ -120,7 +128,7 @@ t.test('route × scope matrix', async (t) => {
   const apiRoutes = [...new Set([...registered, ...documented].filter((r) => r.split(' ')[1]!.startsWith('/api/')))];
 
   t.test('the route set equals the table', async (t) => {
-    const table = new Map(Object.keys(ROUTES).map((r) => [norm(r), r]));
+    const table = new Map([...Object.keys(ROUTES), ...Object.keys(IN_BAND)].map((r) => [norm(r), r]));
     for (const r of apiRoutes) {
       t.ok(table.has(norm(r)), `${r} is served: give it an entry (route → scope) in ROUTES of test/integration/scopes.test.ts`);
     }
@@ -129,6 +137,7 @@ t.test('route × scope matrix', async (t) => {
       if (spec.planned) t.ok(served.has(norm(route)), `${route} is served`, served.has(norm(route)) ? {} : { todo: `planned: ${spec.planned}` });
       else t.ok(served.has(norm(route)), `${route} (api-contract.md) is served`);
     }
+    for (const route of Object.keys(IN_BAND)) t.ok(served.has(norm(route)), `${route} is served`);
     for (const r of documented.filter((r) => r.split(' ')[1]!.startsWith('/api/'))) {
       t.ok(registered.some((x) => norm(x) === norm(r)), `${r} in the OpenAPI document is a real route`);
     }
@@ -285,4 +294,35 @@ t.test('an unknown route is a 404 for anyone, not a scope error', async (t) => {
     t.equal(res.statusCode, 404, `${key === null ? 'no key' : key === h.adminKey ? 'admin' : 'request:read'} → 404`);
     t.equal(res.json().error.code, 'ROUTE_NOT_FOUND');
   }
+});
+
+t.test('the WebSocket stream checks the key in-band like the HTTP hook does', async (t) => {
+  const h = await testApp(t);
+  const reader = await h.key(['request:read']);
+  const creator = await h.key(['request:create']);
+  const revoked = await h.key(['request:read', 'audit:read']);
+  t.equal((await h.call('DELETE', `/api/keys/${revoked.id}`)).statusCode, 200);
+  await h.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = h.app.server.address() as { port: number };
+
+  /** The first thing the server does: close (with its code) or send a message. */
+  const firstOutcome = (authorization: string | null, firstMessage?: object) =>
+    new Promise<{ closed: number } | { message: { type: string } }>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/api/stream`, ['agentgate.v1'], authorization ? { headers: { authorization } } : {});
+      ws.once('error', reject);
+      ws.once('open', () => { if (firstMessage) ws.send(JSON.stringify(firstMessage)); });
+      ws.once('close', (code) => resolve({ closed: code }));
+      ws.once('message', (data) => {
+        resolve({ message: JSON.parse(String(data)) });
+        ws.close();
+      });
+    });
+
+  t.same(await firstOutcome(null, { type: 'subscribe' }), { closed: 4001 }, 'no key: subscribing first is refused');
+  t.same(await firstOutcome(`Bearer agk_${randomBytes(32).toString('base64url')}`), { closed: 4001 }, 'unknown key → 4001');
+  t.same(await firstOutcome('Bearer not-a-key'), { closed: 4001 }, 'not a key → 4001');
+  t.same(await firstOutcome(`Bearer ${revoked.key}`), { closed: 4001 }, 'revoked key → 4001');
+  t.same(await firstOutcome(null, { type: 'auth', apiKey: revoked.key }), { closed: 4001 }, 'revoked key in the auth message → 4001');
+  t.same(await firstOutcome(`Bearer ${creator.key}`), { closed: 4003 }, 'a key that may read nothing → 4003');
+  t.match(await firstOutcome(`Bearer ${reader.key}`), { message: { type: 'authenticated' } }, 'request:read gets in');
 });
