@@ -44,6 +44,20 @@ t.test('bad input', async (t) => {
     await refused(t, h, ['POST', `/api/requests/${reqId}/decide`, { body: '{"decision": "approved",' }], 400, 'INVALID_JSON');
   });
 
+  t.test('prototype keys are refused, as fastify itself would', async (t) => {
+    for (const raw of [
+      '{"action":"x","params":{"__proto__":{"admin":true}}}',
+      '{"action":"x","context":{"a":[{"\\u005f_proto__":{"admin":true}}]}}',
+      '{"action":"x","params":{"constructor":{"prototype":{"admin":true}}}}',
+    ]) {
+      const res = await refused(t, h, ['POST', '/api/requests', { key: agent.key, body: raw }], 400, 'INVALID_JSON');
+      t.match(res.json().error.message, /forbidden/, raw);
+    }
+    const fine = await h.call('POST', '/api/requests', { key: agent.key, body: { action: 'x', params: { constructor: 'Acme', note: 'no __proto__ here', accent: '\u00e9' } } });
+    t.equal(fine.statusCode, 201, 'a harmless "constructor" key and such text are accepted');
+    t.same(fine.json().params, { constructor: 'Acme', note: 'no __proto__ here', accent: '\u00e9' });
+  });
+
   t.test('wrong types list every bad field', async (t) => {
     const res = await refused(t, h, ['POST', '/api/requests', {
       key: agent.key, body: { action: 5, params: 'x', urgency: 'meh', expiresAt: 'not a date' },

@@ -11,6 +11,7 @@ import { errorHandler, sendError } from './errors.ts';
 import { ErrorBody } from './schemas.ts';
 import { healthRoutes } from './health.ts';
 import { serializeRequest } from './logging.ts';
+import { parseJsonBody } from './json-body.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { requestRoutes } from '../requests/routes.ts';
 import { policyRoutes } from '../policies/routes.ts';
@@ -81,9 +82,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonBody(text));
     } catch (err) {
-      done(new AppError('INVALID_JSON', `The body is not valid JSON: ${(err as Error).message}`), undefined);
+      done(err as AppError, undefined);
     }
   });
 
