@@ -65,6 +65,10 @@ t.test('bad input', async (t) => {
     const fields = fieldsOf(res);
     for (const f of ['body.action', 'body.params', 'body.urgency', 'body.expiresAt']) t.ok(fields.has(f), `details name ${f}`);
     for (const f of ['action', 'params', 'urgency', 'expiresAt']) t.match(res.json().error.message, f, `the message names ${f}`);
+    const details = res.json().error.details as { field: string; message: string }[];
+    t.equal(details.length, fields.size, 'one entry per bad field, however many union branches failed');
+    t.equal(details.find((d) => d.field === 'body.urgency')?.message, 'must be one of: low, normal, high, critical', 'the allowed urgencies are named');
+    t.match(details.find((d) => d.field === 'body.expiresAt')?.message, /date-time/, 'the expected format is named');
 
     const cases: [string, unknown, string][] = [
       ['a numeric string is not coerced', { action: 'x', params: { a: 1 }, urgency: 1 }, 'body.urgency'],

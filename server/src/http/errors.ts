@@ -6,8 +6,15 @@ interface FieldProblem {
   message: string;
 }
 
-/** Turns ajv's errors into one entry per bad field, with dot paths. */
-export function fieldProblems(err: FastifyError): FieldProblem[] {
+interface RawProblem extends FieldProblem {
+  keyword: string;
+  /** Values a `const`/`enum` branch would have accepted. */
+  allowed?: unknown[];
+  /** The `null` branch of a nullable field. */
+  isNull: boolean;
+}
+
+function rawProblems(err: FastifyError): RawProblem[] {
   const where = err.validationContext ?? 'body';
   return (err.validation ?? []).map((v) => {
     const params = v.params as Record<string, unknown>;
@@ -19,8 +26,41 @@ export function fieldProblems(err: FastifyError): FieldProblem[] {
       : v.keyword === 'required' ? 'is required'
       : v.keyword === 'enum' ? `must be one of: ${(params.allowedValues as unknown[]).join(', ')}`
       : v.message ?? 'is invalid';
-    return { field: `${where}${path ? '.' + path : ''}`, message };
+    const allowed = v.keyword === 'const' ? [params.allowedValue] : v.keyword === 'enum' ? (params.allowedValues as unknown[]) : undefined;
+    return {
+      field: `${where}${path ? '.' + path : ''}`, message, keyword: v.keyword,
+      ...(allowed ? { allowed } : {}), isNull: v.keyword === 'type' && params.type === 'null',
+    };
   });
+}
+
+/**
+ * Turns ajv's errors into one entry per bad field, with dot paths. A union (typebox
+ * literals, nullable fields) fails once per branch; those are merged into one sentence
+ * ("must be one of: low, normal, high, critical") instead of "must be equal to constant" × 4.
+ */
+export function fieldProblems(err: FastifyError): FieldProblem[] {
+  const byField = new Map<string, RawProblem[]>();
+  for (const p of rawProblems(err)) {
+    const list = byField.get(p.field);
+    if (list) list.push(p);
+    else byField.set(p.field, [p]);
+  }
+  const out: FieldProblem[] = [];
+  for (const [field, list] of byField) {
+    const allowed = [...new Set(list.flatMap((p) => p.allowed ?? []).map(String))];
+    const orNull = list.some((p) => p.isNull);
+    const rest = [...new Set(list.filter((p) => !p.allowed && !p.isNull && p.keyword !== 'anyOf' && p.keyword !== 'oneOf').map((p) => p.message))];
+    const parts = [...(allowed.length ? [`must be one of: ${allowed.join(', ')}`] : []), ...rest];
+    if (parts.length === 0) {
+      // Only a union's summary: the real problem is reported on a field inside it.
+      if ([...byField.keys()].some((f) => f.startsWith(`${field}.`))) continue;
+      out.push({ field, message: list[0]!.message });
+      continue;
+    }
+    out.push({ field, message: parts.join('; ') + (orNull ? ' (or null)' : '') });
+  }
+  return out;
 }
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
