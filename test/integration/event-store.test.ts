@@ -155,6 +155,29 @@ t.test('optimistic concurrency', async (t) => {
   });
 });
 
+t.test('a transaction older than the stream head cannot append to it (per-stream log order)', async (t) => {
+  const { sql } = await testDatabase(t);
+  // R takes its transaction id, then W appends version 1 and commits, then R (having
+  // read version 1) appends version 2. In log order (tx_id, position) R's event would
+  // come before W's: version 2 before version 1.
+  const rHasXid = deferred();
+  const rGo = deferred();
+  const r = sql.begin(async (tx) => {
+    await tx`select pg_current_xact_id()`;
+    rHasXid.resolve();
+    await rGo.promise;
+    return append(tx, { streamId: 'probe-s', streamType: PROBE, expectedVersion: 1, events: [probe({ by: 'R' })], metadata: META });
+  }).catch((e: unknown) => e);
+  await rHasXid.promise;
+  const [w] = await appendProbe(sql, 'probe-s', 0, [probe({ by: 'W' })]);
+  rGo.resolve();
+  t.match(await r, { code: 'CONCURRENCY_CONFLICT' }, 'the older transaction is refused, as on a lost race');
+  const [retried] = await appendProbe(sql, 'probe-s', 1, [probe({ by: 'R, retried' })]);
+  t.ok(BigInt(retried!.txId) > BigInt(w!.txId), 'a fresh transaction appends after the head');
+  const read = await readCount(sql, LOG_START, 2);
+  t.same(read.map((e) => [e.version, e.data.by]), [[1, 'W'], [2, 'R, retried']], 'log order keeps the stream in version order');
+});
+
 t.test('reading by (transaction, position): nothing skipped when positions commit out of order', async (t) => {
   t.test('a lower position still in flight holds back the higher one, then both come in order', async (t) => {
     const { sql } = await testDatabase(t);

@@ -45,12 +45,15 @@ export interface AppendInput {
 }
 
 /**
- * Appends events to one stream inside the caller's transaction. A stream that is not
- * at `expectedVersion` (behind or ahead) and the unique (stream_id, version)
- * constraint (for a race with a transaction still running) both give StreamVersionConflict;
- * projections update and the NOTIFY is queued by triggers in the same transaction.
- * Call it before any other write of the transaction so its transaction id is
- * assigned at the append (readers order by transaction id, see readAfter).
+ * Appends events to one stream inside the caller's transaction; projections update and
+ * the NOTIFY is queued by triggers in the same transaction. StreamVersionConflict (decide
+ * again in a new transaction) when:
+ * - the stream is not at `expectedVersion`, behind or ahead;
+ * - a transaction still running appended the same version (unique (stream_id, version));
+ * - the stream's last event was written by a younger transaction than this one. Readers
+ *   order the log by transaction id (see readAfter), so this append would otherwise be
+ *   read before the event it follows. It happens when the transaction got its id (any
+ *   earlier write or row lock) before that event committed; call append first.
  */
 export async function append(tx: TxSql, input: AppendInput): Promise<StoredEvent[]> {
   if (input.events.length === 0) return [];
@@ -64,13 +67,17 @@ export async function append(tx: TxSql, input: AppendInput): Promise<StoredEvent
   }));
   try {
     const inserted = await tx<EventRow[]>`
+      with head as (
+        select version, tx_id from events where stream_id = ${input.streamId} order by version desc limit 1
+      )
       insert into events (stream_id, stream_type, version, type, data, metadata)
       select stream_id, stream_type, version, type, data, metadata
       from jsonb_to_recordset(${tx.json(rows as never)}::jsonb)
         as x(stream_id text, stream_type text, version integer, type text, data jsonb, metadata jsonb)
-      -- Without this, a version ahead of the stream would leave a gap that no later
-      -- writer (expecting the event count) could ever fill.
-      where (select coalesce(max(version), 0) from events where stream_id = ${input.streamId}) = ${input.expectedVersion}
+      -- A version ahead of the stream would leave a gap that no later writer (expecting
+      -- the event count) could ever fill.
+      where coalesce((select version from head), 0) = ${input.expectedVersion}
+        and coalesce((select tx_id from head) <= pg_current_xact_id(), true)
       order by version
       returning position, tx_id::text, stream_id, stream_type, version, type, data, metadata, recorded_at`;
     if (inserted.length === 0) throw new StreamVersionConflict(input.streamId, input.expectedVersion);
