@@ -41,7 +41,7 @@ export function scenario<C, S, E>(decider: Decider<C, S, E>) {
               t.fail(`expected events, got ${err instanceof AppError ? err.code : 'an error'}: ${(err as Error).message}`);
               return state;
             }
-            t.same(produced, expected, message);
+            t.strictSame(produced, expected, message);
             return produced.reduce((s, e) => decider.evolve(s, e), state);
           },
           thenError(t, code, details) {
