@@ -120,3 +120,16 @@ export async function until(cond: () => boolean, what = 'condition', timeoutMs =
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/**
+ * Waits until every event is below the read horizon. Readers only see transactions older
+ * than the oldest one still open anywhere on the server, and other test files share it.
+ */
+export async function settled(sql: Sql): Promise<void> {
+  for (;;) {
+    const [row] = await sql<{ held: number }[]>`
+      select count(*)::int as held from events where tx_id >= pg_snapshot_xmin(pg_current_snapshot())`;
+    if (row!.held === 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
