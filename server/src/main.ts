@@ -9,6 +9,7 @@ import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { buildApp } from './http/app.ts';
 import { bootstrapAdminKey } from './keys/commands.ts';
+import { Live } from './live/live.ts';
 
 async function main() {
   let loaded;
@@ -30,6 +31,15 @@ async function main() {
   const migrated = await migrate(sql);
   if (migrated.applied.length) log.info({ migrations: migrated.applied }, 'migrations applied');
   if (migrated.projectionsRebuilt) log.info('projections (re)built from the event log');
+  // One LISTEN connection and one log reader for every live client of this process.
+  const live = new Live(sql, {
+    waitMaxTimeoutSeconds: config.WAIT_MAX_TIMEOUT_SECONDS,
+    heartbeatMs: config.WS_HEARTBEAT_MS,
+    maxBufferedEvents: config.WS_MAX_BUFFERED_EVENTS,
+    authTimeoutMs: config.WS_AUTH_TIMEOUT_MS,
+    log,
+  });
+  await live.start();
 
   const bootstrap = await bootstrapAdminKey(sql, config.ADMIN_API_KEY);
 
@@ -40,6 +50,7 @@ async function main() {
     rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
     trustProxy: config.TRUST_PROXY,
     corsOrigins: corsOrigins(config),
+    live,
   });
   await app.listen({ port: config.PORT, host: config.HOST });
   const shownHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
@@ -65,6 +76,7 @@ async function main() {
     timer.unref();
     try {
       await app.close();
+      await live.stop();
       await sql.end({ timeout: 5 });
       await db.stop();
       log.info('stopped');
