@@ -124,6 +124,9 @@ export async function eventsRoute(app: FastifyInstance, opts: EventsRouteOptions
       return reply.send(out);
     }
 
+    // A followed response ends only when the client leaves or the server stops; at shutdown
+    // the server waits for every connection, so this one must not be kept alive afterwards.
+    reply.header('Connection', 'close');
     let keepalive: NodeJS.Timeout | null = null;
     const sub = new Subscription(sql, live, {
       write: (text) => line(text),

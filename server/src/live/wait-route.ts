@@ -52,7 +52,11 @@ export async function waitRoute(app: FastifyInstance, opts: WaitRouteOptions) {
     const deadline = Date.now() + timeout * 1000;
     // Watch before reading: a decision committed between the read and the wait still wakes us.
     const watch = live.watchRequest(id);
-    const untrack = track(() => watch.close());
+    let released = false;
+    const untrack = track(() => {
+      released = true;
+      watch.close();
+    });
     const clientGone = () => watch.close();
     reply.raw.once('close', clientGone);
     try {
@@ -64,6 +68,8 @@ export async function waitRoute(app: FastifyInstance, opts: WaitRouteOptions) {
         if (outcome === 'event') continue;
         // Deadline, client gone or shutdown: answer with the state as it is now.
         const last = (await findRequest(sql, id)) ?? current;
+        // At shutdown the server waits for every connection to end: do not keep this one alive.
+        if (released) reply.header('Connection', 'close');
         return reply.header(WAIT_HEADER, last.status === 'pending' ? 'timeout' : 'complete').send(last);
       }
     } finally {

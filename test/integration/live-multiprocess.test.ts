@@ -1,0 +1,109 @@
+/**
+ * Two real server processes (`node --import tsx server/src/main.ts`) on one database:
+ * what is decided through one reaches the WebSocket clients and long-pollers of the other.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import t from 'tap';
+import { ROOT_DIR } from '../../server/src/db/paths.ts';
+import { testDatabase } from '../helpers/db.ts';
+import { subscribe } from '../helpers/live.ts';
+
+const ADMIN_KEY = 'agk_multiprocess_admin_key_for_tests';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface Server { base: string; child: ChildProcess; exited: Promise<number | null> }
+
+async function startServer(databaseUrl: string): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+    cwd: ROOT_DIR,
+    env: { ...process.env, DATABASE_URL: databaseUrl, ADMIN_API_KEY: ADMIN_KEY, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += String(d); });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
+    try {
+      if ((await fetch(`${base}/health`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 600) throw new Error(`server did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { base, child, exited };
+}
+
+async function api(base: string, method: string, path: string, body?: unknown, key = ADMIN_KEY) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> };
+}
+
+t.test('a decision through one process reaches the other process\'s clients', async (t) => {
+  const { url } = await testDatabase(t);
+  const a = await startServer(url);
+  const b = await startServer(url);
+  t.teardown(() => { a.child.kill('SIGKILL'); b.child.kill('SIGKILL'); });
+
+  const key = await api(a.base, 'POST', '/api/keys', { name: 'agent', scopes: ['request:create', 'request:read'] });
+  t.equal(key.status, 201);
+  const agentKey = key.json.key as string;
+
+  for (const [via, to] of [[a, b], [b, a]] as const) {
+    const created = await api(via.base, 'POST', '/api/requests', { action: 'deploy' }, agentKey);
+    t.equal(created.status, 201);
+    const id = created.json.id as string;
+
+    const stream = await subscribe(to.base, agentKey, { filter: { requestIds: [id] } });
+    await stream.nextOfType('live');
+    const pending = await api(to.base, 'GET', `/api/requests/${id}/wait?timeout=0.2`, undefined, agentKey);
+    t.equal(pending.headers.get('x-agentgate-wait'), 'timeout', 'still pending on the other process');
+    const waiting = api(to.base, 'GET', `/api/requests/${id}/wait?timeout=120`, undefined, agentKey);
+
+    await new Promise((r) => setTimeout(r, 200)); // let the long-poll settle in (not asserted)
+    const decided = await api(via.base, 'POST', `/api/requests/${id}/decide`, { decision: 'approved', reason: 'ship it' });
+    t.equal(decided.status, 200);
+
+    const event = await stream.next((m) => m.type === 'event' && m.eventType === 'request.approved');
+    t.match(event, { streamId: `request-${id}`, data: { reason: 'ship it' } });
+    const answer = await waiting;
+    t.equal(answer.status, 200);
+    t.equal(answer.headers.get('x-agentgate-wait'), 'complete');
+    t.match(answer.json, { id, status: 'approved', decisionReason: 'ship it' });
+    await stream.close();
+  }
+
+  // SIGTERM with a long-poll and a WebSocket open: both are released and the process exits cleanly.
+  const created = await api(a.base, 'POST', '/api/requests', { action: 'later' }, agentKey);
+  const stream = await subscribe(b.base, agentKey, {});
+  await stream.nextOfType('live');
+  const waiting = api(b.base, 'GET', `/api/requests/${created.json.id}/wait?timeout=300`, undefined, agentKey);
+  await new Promise((r) => setTimeout(r, 200));
+  b.child.kill('SIGTERM');
+  t.equal((await stream.closed).code, 1001);
+  const answer = await waiting;
+  t.equal(answer.status, 200);
+  t.equal(answer.headers.get('x-agentgate-wait'), 'timeout');
+  t.equal(await b.exited, 0, 'exited cleanly');
+  a.child.kill('SIGTERM');
+  t.equal(await a.exited, 0);
+});
