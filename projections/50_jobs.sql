@@ -1,0 +1,169 @@
+-- Jobs scheduled by events. Not a read model: the trigger below fires for live appends
+-- only (a rebuild replays apply_event, never this trigger), so every event adds its jobs
+-- exactly once, in the transaction that appends it: no event without its jobs, no job
+-- without its event. It lives beside the projections so that it can change in place.
+-- The trigger's name sorts after events_project, so for each row the read models it
+-- consults (webhooks, requests, policies) already include the event.
+
+-- Internal event type -> public webhook event name (null: not delivered). The one place
+-- this mapping is kept. A request is announced as created by its `request.policy_evaluated`
+-- event, appended with `request.created` by the same command, so that receivers see the
+-- new request with its policy decision (still pending when a policy decides at once: the
+-- decision follows as request.decided).
+create or replace function webhook_event_name(event_type text) returns text language sql immutable as $$
+  select case
+    when event_type = 'request.policy_evaluated' then 'request.created'
+    when event_type in ('request.approved', 'request.denied') then 'request.decided'
+    when event_type = 'request.expired' then 'request.expired'
+    when event_type = 'request.cancelled' then 'request.cancelled'
+    when event_type like 'policy.%' then 'policy.changed'
+  end
+$$;
+
+-- A prefixed, time-sortable id in the format of server/src/ids.ts (prefix_ + 26 Crockford
+-- base32 characters: 48 bits of milliseconds, 80 random bits).
+create or replace function new_prefixed_id(prefix text) returns text language plpgsql volatile as $$
+declare
+  alphabet constant text := '0123456789abcdefghjkmnpqrstvwxyz';
+  ms bigint := floor(extract(epoch from clock_timestamp()) * 1000);
+  u bytea := uuid_send(gen_random_uuid());
+  -- the bytes of a v4 UUID that carry no version or variant bits
+  rnd bytea := substring(u from 1 for 6) || substring(u from 11 for 6);
+  result text := prefix || '_';
+  v integer;
+begin
+  for i in reverse 9..0 loop
+    result := result || substr(alphabet, ((ms >> (5 * i)) & 31)::integer + 1, 1);
+  end loop;
+  for i in 0..15 loop
+    v := 0;
+    for b in 0..4 loop
+      v := (v << 1) | get_bit(rnd, i * 5 + b);
+    end loop;
+    result := result || substr(alphabet, v + 1, 1);
+  end loop;
+  return result;
+end;
+$$;
+
+-- Adds a graphile-worker job in the caller's transaction (or parks it in job_outbox when
+-- the worker's schema is not installed yet). For every room that schedules work from events.
+create or replace function enqueue_job(p_identifier text, p_payload jsonb, p_queue_name text default null,
+  p_run_at timestamptz default null, p_job_key text default null, p_max_attempts integer default null)
+returns void language plpgsql as $$
+begin
+  if to_regnamespace('graphile_worker') is null then
+    insert into job_outbox (identifier, payload, queue_name, run_at, job_key, max_attempts)
+    values (p_identifier, p_payload, p_queue_name, p_run_at, p_job_key, p_max_attempts)
+    on conflict (job_key) do update set identifier = excluded.identifier, payload = excluded.payload,
+      queue_name = excluded.queue_name, run_at = excluded.run_at, max_attempts = excluded.max_attempts;
+  else
+    perform graphile_worker.add_job(p_identifier, p_payload::json, queue_name => p_queue_name, run_at => p_run_at,
+      max_attempts => p_max_attempts, job_key => p_job_key);
+  end if;
+end;
+$$;
+
+-- Removes a keyed job that is no longer wanted (a running one is left to finish).
+create or replace function cancel_job(p_job_key text) returns void language plpgsql as $$
+begin
+  if to_regnamespace('graphile_worker') is null then
+    delete from job_outbox where job_key = p_job_key;
+  else
+    perform graphile_worker.remove_job(p_job_key);
+  end if;
+end;
+$$;
+
+-- Moves parked jobs into graphile_worker, in the order they were scheduled.
+create or replace function drain_job_outbox() returns integer language plpgsql as $$
+declare
+  j job_outbox;
+  n integer := 0;
+begin
+  if to_regnamespace('graphile_worker') is null then return 0; end if;
+  for j in select * from job_outbox order by id for update skip locked loop
+    perform graphile_worker.add_job(j.identifier, j.payload::json, queue_name => j.queue_name, run_at => j.run_at,
+      max_attempts => j.max_attempts, job_key => j.job_key);
+    delete from job_outbox where id = j.id;
+    n := n + 1;
+  end loop;
+  return n;
+end;
+$$;
+
+create or replace function schedule_jobs(e events) returns void language plpgsql as $$
+declare
+  d jsonb := e.data;
+  v_id text;
+  v_public text;
+  v_subject jsonb;
+  w record;
+begin
+  case e.stream_type
+    when 'request' then
+      v_id := substr(e.stream_id, length('request-') + 1);
+      -- Expiry: one keyed job per request, dropped when a decision makes it pointless.
+      if e.type = 'request.created' and d->>'expiresAt' is not null then
+        perform enqueue_job('expire_request', jsonb_build_object('requestId', v_id),
+          p_run_at => (d->>'expiresAt')::timestamptz, p_job_key => 'expire:' || v_id);
+      elsif e.type in ('request.approved', 'request.denied', 'request.cancelled') then
+        perform cancel_job('expire:' || v_id);
+      end if;
+    when 'policy' then
+      v_id := substr(e.stream_id, length('policy-') + 1);
+    when 'webhook' then
+      v_id := substr(e.stream_id, length('webhook-') + 1);
+      -- The next attempt of a failed delivery, due when the attempt said; one queue per
+      -- webhook keeps its deliveries in event order.
+      if e.type = 'webhook.delivery_attempted' and d->>'nextAttemptAt' is not null then
+        perform enqueue_job('deliver_webhook',
+          jsonb_build_object('webhookId', v_id, 'deliveryId', d->>'deliveryId', 'attempt', (d->>'attempt')::integer + 1,
+            'event', d->>'event', 'position', d->'eventPosition'),
+          p_queue_name => 'webhook:' || v_id, p_run_at => (d->>'nextAttemptAt')::timestamptz, p_max_attempts => 5);
+      elsif e.type = 'webhook.redelivery_requested' then
+        perform enqueue_job('deliver_webhook',
+          jsonb_build_object('webhookId', v_id, 'deliveryId', d->>'deliveryId', 'attempt', 1,
+            'event', d->>'event', 'position', d->'eventPosition', 'redeliveryOf', d->>'of'),
+          p_queue_name => 'webhook:' || v_id, p_max_attempts => 5);
+      end if;
+      return;
+    else
+      return;
+  end case;
+
+  -- One delivery per subscribed webhook, carrying the subject as it stands after the event.
+  v_public := webhook_event_name(e.type);
+  if v_public is null then return; end if;
+  -- Only the first evaluation announces the request (a later one would not be a creation).
+  if e.type = 'request.policy_evaluated' and exists (
+    select 1 from events x where x.stream_id = e.stream_id and x.type = e.type and x.version < e.version) then
+    return;
+  end if;
+  for w in select id from webhooks where enabled and events && array[v_public, '*'] order by id loop
+    if v_subject is null then
+      v_subject := jsonb_build_object('type', e.stream_type, 'eventType', e.type, 'id', v_id, 'row',
+        case e.stream_type
+          when 'request' then (select to_jsonb(r) from requests r where r.id = v_id)
+          else (select to_jsonb(p) from policies p where p.id = v_id)
+        end);
+    end if;
+    perform enqueue_job('deliver_webhook',
+      jsonb_build_object('webhookId', w.id, 'deliveryId', new_prefixed_id('dlv'), 'attempt', 1, 'event', v_public,
+        'position', e.position, 'timestamp', to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+        'subject', v_subject),
+      p_queue_name => 'webhook:' || w.id, p_max_attempts => 5);
+  end loop;
+end;
+$$;
+
+create or replace function events_schedule_jobs() returns trigger language plpgsql as $$
+begin
+  perform schedule_jobs(new);
+  return null;
+end;
+$$;
+
+drop trigger if exists events_schedule_jobs on events;
+create trigger events_schedule_jobs after insert on events
+  for each row execute function events_schedule_jobs();
