@@ -31,6 +31,10 @@ export interface AppOptions {
   /** Extra checks for GET /health?deep=true (e.g. the worker), keyed by name. */
   healthChecks?: Record<string, () => Promise<boolean>>;
   webhookAllowPrivate?: boolean;
+  /** Timeout of a webhook test ping sent from the API (WEBHOOK_TIMEOUT_MS). */
+  webhookTimeoutMs?: number;
+  /** Expiry given to requests that name none (REQUEST_DEFAULT_TTL_SECONDS); unset = no expiry. */
+  requestDefaultTtlSeconds?: number;
   /** The process's live hub (started by the caller); when absent the app starts and stops its own. */
   live?: Live;
   /** Where the log goes (default stdout); tests capture it here. */
@@ -121,10 +125,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { sql: opts.sql, checks: opts.healthChecks ?? {} });
   await app.register(dashboardRoutes);
-  await app.register(requestRoutes, { sql: opts.sql });
+  await app.register(requestRoutes, { sql: opts.sql, defaultTtlSeconds: opts.requestDefaultTtlSeconds });
   await app.register(policyRoutes, { sql: opts.sql });
   await app.register(keyRoutes, { sql: opts.sql });
-  await app.register(webhookRoutes, { sql: opts.sql, allowPrivate: opts.webhookAllowPrivate ?? false });
+  await app.register(webhookRoutes, { sql: opts.sql, allowPrivate: opts.webhookAllowPrivate ?? false, timeoutMs: opts.webhookTimeoutMs });
   await app.register(auditRoutes, { sql: opts.sql });
 
   let live = opts.live;

@@ -23,7 +23,7 @@ export function requestId(params: unknown): string {
   return id;
 }
 
-export async function requestRoutes(app: FastifyInstance, opts: { sql: Sql }) {
+export async function requestRoutes(app: FastifyInstance, opts: { sql: Sql; defaultTtlSeconds?: number }) {
   const { sql } = opts;
 
   app.post('/api/requests', {
@@ -37,7 +37,8 @@ export async function requestRoutes(app: FastifyInstance, opts: { sql: Sql }) {
   }, async (request, reply) => {
     if (request.body === undefined) throw new AppError('VALIDATION_ERROR', 'A JSON body is required', [{ field: 'body', message: 'is required' }]);
     const key = request.headers['idempotency-key'] as string | undefined;
-    const result = await createRequest(sql, request.body as CreateBodyT, principalOf(request), eventMetadata(request), key);
+    const result = await createRequest(sql, request.body as CreateBodyT, principalOf(request), eventMetadata(request), key,
+      { defaultTtlSeconds: opts.defaultTtlSeconds });
     return reply.code(result.created ? 201 : 200).send(result.request);
   });
 
