@@ -38,6 +38,17 @@ const ConfigSchema = z.object({
   WS_HEARTBEAT_MS: int(1000, 600_000).default(25_000),
   WS_MAX_BUFFERED_EVENTS: int(10, 1_000_000).default(10_000),
   WS_AUTH_TIMEOUT_MS: int(100, 60_000).default(5_000),
+  // Background jobs (graphile-worker): in this process, or only in `npm run worker` processes.
+  WORKER_ENABLED: bool.default(true),
+  WORKER_CONCURRENCY: int(1, 100).default(5),
+  WORKER_POLL_INTERVAL_MS: int(50, 60_000).default(1_000),
+  WORKER_HEARTBEAT_MS: int(100, 60_000).default(5_000),
+  WORKER_DEAD_AFTER_MS: int(1_000, 3_600_000).default(30_000),
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  WEBHOOK_RETRY_BASE_MS: int(1, 3_600_000).default(1_000),
+  WEBHOOK_RETRY_MAX_MS: int(1, 86_400_000).default(3_600_000),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  REQUEST_DEFAULT_TTL_SECONDS: int(1, 365 * 24 * 3600).optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

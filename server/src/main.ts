@@ -10,6 +10,9 @@ import { migrate } from './db/migrate.ts';
 import { buildApp } from './http/app.ts';
 import { bootstrapAdminKey } from './keys/commands.ts';
 import { Live } from './live/live.ts';
+import { workerSettings } from './jobs/options.ts';
+import { installJobSchema } from './jobs/schema.ts';
+import { anyWorkerAlive, startWorker } from './jobs/worker.ts';
 
 async function main() {
   let loaded;
@@ -40,6 +43,9 @@ async function main() {
     log,
   });
   await live.start();
+  // graphile-worker's schema, installed even without a worker here: every append may add jobs.
+  await installJobSchema(sql, db.url, log);
+  const worker = config.WORKER_ENABLED ? await startWorker({ databaseUrl: db.url, sql, log, ...workerSettings(config) }) : null;
 
   const bootstrap = await bootstrapAdminKey(sql, config.ADMIN_API_KEY);
 
@@ -51,6 +57,11 @@ async function main() {
     trustProxy: config.TRUST_PROXY,
     corsOrigins: corsOrigins(config),
     live,
+    webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    requestDefaultTtlSeconds: config.REQUEST_DEFAULT_TTL_SECONDS,
+    // Without a worker in this process, healthy means some `npm run worker` is beating.
+    healthChecks: { worker: async () => (worker ? worker.healthy() : anyWorkerAlive(sql, config.WORKER_DEAD_AFTER_MS)) },
   });
   await app.listen({ port: config.PORT, host: config.HOST });
   const shownHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
@@ -77,6 +88,7 @@ async function main() {
     try {
       await app.close();
       await live.stop();
+      await worker?.stop();
       await sql.end({ timeout: 5 });
       await db.stop();
       log.info('stopped');

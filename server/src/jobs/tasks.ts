@@ -1,0 +1,39 @@
+/**
+ * The jobs this application runs. Each one is at-least-once (a crashed worker's job runs
+ * again) and its effects are recorded as events, so running twice records once.
+ */
+import type { Task, TaskList } from 'graphile-worker';
+import type { Sql } from '../db/connect.ts';
+import { expireRequest } from '../requests/commands.ts';
+import { runDeliveryJob, WORKER_METADATA, type DeliverJobPayload, type DeliveryOptions } from '../webhooks/delivery.ts';
+import type { LogSink } from './logging.ts';
+
+export interface TaskContext {
+  sql: Sql;
+  delivery: DeliveryOptions;
+  log?: LogSink;
+}
+
+/** One HTTP attempt of one webhook delivery; the trigger adds the next attempt if due. */
+export const deliverWebhook = (ctx: TaskContext): Task => async (payload, helpers) => {
+  const job = payload as DeliverJobPayload;
+  const result = await runDeliveryJob(ctx.sql, job, ctx.delivery);
+  ctx.log?.debug({ jobId: helpers.job.id, deliveryId: job.deliveryId, attempt: job.attempt, result }, 'webhook delivery job done');
+};
+
+/** A pending request whose expiresAt has come becomes `expired`; a decided one stays as it is. */
+export const expireRequestTask = (ctx: TaskContext): Task => async (payload) => {
+  const { requestId } = payload as { requestId: string };
+  // The database's clock made this job due, so it is the one the expiry is judged by.
+  const [row] = await ctx.sql<{ now: Date }[]>`select now() as now`;
+  const result = await expireRequest(ctx.sql, requestId, row!.now, WORKER_METADATA);
+  if (!result.expired && result.status === 'pending' && result.expiresAt !== null) {
+    // Only possible if expiresAt moved later; graphile-worker's retry tries again.
+    throw new Error(`request ${requestId} is not due yet (expires at ${result.expiresAt})`);
+  }
+};
+
+export const taskList = (ctx: TaskContext): TaskList => ({
+  deliver_webhook: deliverWebhook(ctx),
+  expire_request: expireRequestTask(ctx),
+});

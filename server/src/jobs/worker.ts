@@ -1,0 +1,115 @@
+/**
+ * The background worker: a graphile-worker pool on the application's database, run
+ * inside the server (WORKER_ENABLED) or alone (`npm run worker`). Any number of them
+ * share the jobs (SKIP LOCKED); one webhook's deliveries stay in order through their
+ * queue.
+ *
+ * Crashes: graphile-worker releases the jobs of a pool that stops cleanly, but the jobs
+ * (and queues) locked by a killed process stay locked for 4 hours, its `locked_at`
+ * timeout. To do better, each pool beats in worker_heartbeats; a pool silent for
+ * `deadAfterMs` is presumed dead and the survivors release its locks at once
+ * (graphile_worker.force_unlock_workers), so its jobs run again within seconds. A pool
+ * that was only paused and comes back may then run a job twice: jobs here are
+ * at-least-once and record their effects once.
+ */
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { run, type Runner, type WorkerEvents } from 'graphile-worker';
+import type { Sql } from '../db/connect.ts';
+import type { DeliveryOptions } from '../webhooks/delivery.ts';
+import { graphileLogger, type LogSink } from './logging.ts';
+import { taskList } from './tasks.ts';
+
+export interface WorkerOptions {
+  databaseUrl: string;
+  sql: Sql;
+  concurrency: number;
+  delivery: DeliveryOptions;
+  heartbeatMs: number;
+  deadAfterMs: number;
+  /** How often idle workers look for jobs that became due (graphile-worker polls for future run_at). */
+  pollIntervalMs?: number;
+  log?: LogSink;
+}
+
+export interface RunningWorker {
+  poolId: string;
+  /** True while the pool runs and its last heartbeat reached the database recently. */
+  healthy(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Releases the jobs of pools that stopped beating; returns their ids. */
+export async function reapDeadWorkers(sql: Sql, deadAfterMs: number, exceptPoolId?: string): Promise<string[]> {
+  return sql.begin(async (tx) => {
+    const dead = await tx<{ pool_id: string }[]>`
+      delete from worker_heartbeats
+      where beat_at < now() - make_interval(secs => ${deadAfterMs / 1000})
+        and pool_id is distinct from ${exceptPoolId ?? null}
+      returning pool_id`;
+    const ids = dead.map((d) => d.pool_id);
+    if (ids.length) await tx`select graphile_worker.force_unlock_workers(${ids}::text[])`;
+    return ids;
+  });
+}
+
+/** Whether any worker pool (in any process) beat recently: the jobs have someone to run them. */
+export async function anyWorkerAlive(sql: Sql, deadAfterMs: number): Promise<boolean> {
+  const [row] = await sql<{ alive: boolean }[]>`
+    select exists (select 1 from worker_heartbeats where beat_at >= now() - make_interval(secs => ${deadAfterMs / 1000})) as alive`;
+  return row?.alive ?? false;
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
+  const { sql, log } = opts;
+  const events: WorkerEvents = new EventEmitter() as WorkerEvents;
+  let poolId: string | null = null;
+  events.on('pool:create', ({ workerPool }) => {
+    poolId = workerPool.id;
+  });
+  events.on('job:error', ({ job, error }) => log?.warn({ jobId: job.id, task: job.task_identifier, err: error }, 'job failed; graphile-worker retries it'));
+
+  const runner: Runner = await run({
+    connectionString: opts.databaseUrl,
+    concurrency: opts.concurrency,
+    maxPoolSize: opts.concurrency + 2,
+    pollInterval: opts.pollIntervalMs ?? 1000,
+    noHandleSignals: true,
+    logger: graphileLogger(log),
+    events,
+    taskList: taskList({ sql, delivery: opts.delivery, ...(log ? { log } : {}) }),
+    parsedCronItems: [], // no cron jobs (and no crontab file to look for)
+  });
+  if (!poolId) throw new Error('graphile-worker started without announcing its pool');
+  const id: string = poolId;
+
+  let lastBeat = 0;
+  let stopped = false;
+  const beat = async () => {
+    await sql`
+      insert into worker_heartbeats (pool_id, hostname, pid) values (${id}, ${hostname()}, ${process.pid})
+      on conflict (pool_id) do update set beat_at = now()`;
+    lastBeat = Date.now();
+    const reaped = await reapDeadWorkers(sql, opts.deadAfterMs, id);
+    if (reaped.length) log?.warn({ pools: reaped }, 'released the jobs of worker pools that stopped beating');
+    await sql`select drain_job_outbox()`;
+  };
+  await beat();
+  const timer = setInterval(() => {
+    beat().catch((err) => log?.error({ err }, 'worker heartbeat failed'));
+  }, opts.heartbeatMs);
+  timer.unref();
+  runner.promise.catch((err) => log?.error({ err }, 'worker pool stopped with an error'));
+
+  return {
+    poolId: id,
+    healthy: () => !stopped && Date.now() - lastBeat < Math.max(3 * opts.heartbeatMs, opts.heartbeatMs + 5_000),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      await runner.stop();
+      await sql`delete from worker_heartbeats where pool_id = ${id}`.catch(() => {});
+    },
+  };
+}

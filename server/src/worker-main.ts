@@ -1,0 +1,68 @@
+/**
+ * `npm run worker`: a background worker process without the HTTP server (run as many as
+ * you like, beside servers started with WORKER_ENABLED=false or not). It migrates like
+ * the server, installs graphile-worker's schema, then runs jobs until SIGTERM/SIGINT,
+ * when it finishes the jobs in hand and releases the rest.
+ */
+import pino from 'pino';
+import { ConfigError, loadConfig } from './config.ts';
+import { connect } from './db/connect.ts';
+import { embeddedUrl } from './db/embedded.ts';
+import { migrate } from './db/migrate.ts';
+import { installJobSchema } from './jobs/schema.ts';
+import { workerSettings } from './jobs/options.ts';
+import { startWorker } from './jobs/worker.ts';
+
+async function main() {
+  let loaded;
+  try {
+    loaded = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const { config, warnings } = loaded;
+  const log = pino({ level: config.LOG_LEVEL });
+  for (const w of warnings) log.warn(w);
+
+  // Without DATABASE_URL, the embedded database of a server started from the same folder.
+  const databaseUrl = config.DATABASE_URL ?? embeddedUrl(config.EMBEDDED_PG_PORT, 'agentgate');
+  const sql = connect(databaseUrl, { max: config.WORKER_CONCURRENCY + 2, applicationName: 'agentgate-worker' });
+  await migrate(sql);
+  const { drained } = await installJobSchema(sql, databaseUrl, log);
+  if (drained) log.info({ jobs: drained }, 'moved parked jobs into the queue');
+
+  const worker = await startWorker({ databaseUrl, sql, log, ...workerSettings(config) });
+  log.info({ poolId: worker.poolId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'worker stopping: finishing jobs in hand');
+    const timer = setTimeout(() => {
+      log.error('worker shutdown timed out; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    try {
+      await worker.stop();
+      await sql.end({ timeout: 5 });
+      log.info('worker stopped');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'error during worker shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

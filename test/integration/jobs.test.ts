@@ -1,0 +1,201 @@
+import t, { type Test } from 'tap';
+import type { Sql } from '../../server/src/db/connect.ts';
+import { executeCommand } from '../../server/src/events/command.ts';
+import { decide, evolve, initialRequestState, type PolicyOutcome } from '../../server/src/requests/decider.ts';
+import { testApp, type TestApp } from '../helpers/app.ts';
+import { testDatabase } from '../helpers/db.ts';
+import { startReceiver, type Receiver } from '../helpers/webhook-receiver.ts';
+import { childWorker, eventually, inProcessWorker, jobCount, jobSchema } from '../helpers/worker.ts';
+
+async function receiverFor(t: Test): Promise<Receiver> {
+  const r = await startReceiver();
+  t.teardown(() => r.close());
+  return r;
+}
+
+async function webhook(h: TestApp, body: Record<string, unknown>): Promise<{ id: string; secret: string }> {
+  const res = await h.call('POST', '/api/webhooks', { body });
+  if (res.statusCode !== 201) throw new Error(res.body);
+  return res.json();
+}
+
+async function createRequest(h: TestApp, body: Record<string, unknown> = { action: 'deploy' }) {
+  const res = await h.call('POST', '/api/requests', { body });
+  if (res.statusCode !== 201) throw new Error(res.body);
+  return res.json() as { id: string; expiresAt: string | null; status: string };
+}
+
+const eventCount = async (sql: Sql) => (await sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
+
+const outcome: PolicyOutcome = {
+  decision: 'route_to_human', policyId: null, policyVersion: null, policyName: null, ruleIndex: null,
+  approvers: [], channels: [], requireReason: false, requireDistinctApprover: false, reason: 'test',
+};
+
+/** A request.created command through the one write path, optionally failing after the append. */
+function createThrough(sql: Sql, id: string, expiresAt: string | null, failAfterAppend = false) {
+  return executeCommand(sql, {
+    streamId: `request-${id}`,
+    streamType: 'request',
+    initial: initialRequestState,
+    evolve: (s, e) => evolve(s, e),
+    decide: (s) => decide({
+      type: 'create', id, action: 'deploy', params: {}, context: {}, urgency: 'normal', expiresAt,
+      requester: { id: 'key_test', name: 'test' }, outcome, now: new Date(),
+    }, s),
+    metadata: { actor: { type: 'system', id: 'test', name: 'test' }, channel: 'system' },
+    afterAppend: async (tx) => {
+      if (!failAfterAppend) return;
+      // Inside the transaction the jobs are there...
+      const [row] = await tx<{ n: number }[]>`select count(*)::int as n from graphile_worker.jobs`;
+      if (row!.n === 0) throw new Error('expected the jobs inside the transaction');
+      throw new Error('boom: the transaction rolls back');
+    },
+  });
+}
+
+t.test('no event without its job, no job without its event', async (t) => {
+  const h = await testApp(t);
+  await jobSchema(h.sql, h.dbUrl); // no worker: the jobs stay where they are
+  const r = await receiverFor(t);
+  await webhook(h, { url: r.url, events: ['*'] });
+  const before = await eventCount(h.sql);
+  const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+
+  await t.rejects(createThrough(h.sql, 'req_01jx0000000000000000000001', expiresAt, true), /boom/);
+  t.equal(await eventCount(h.sql), before, 'the rolled-back append left no event');
+  t.equal(await jobCount(h.sql), 0, 'and no job');
+
+  await createThrough(h.sql, 'req_01jx0000000000000000000002', expiresAt);
+  t.equal(await eventCount(h.sql), before + 2, 'created + policy_evaluated');
+  const jobs = await h.sql<{ task_identifier: string; key: string | null; queue_name: string | null; run_at: Date }[]>`
+    select task_identifier, key, queue_name, run_at from graphile_worker.jobs order by id`;
+  t.match(jobs, [
+    { task_identifier: 'expire_request', key: 'expire:req_01jx0000000000000000000002' },
+    { task_identifier: 'deliver_webhook', queue_name: /^webhook:whk_/ },
+  ]);
+  t.equal(jobs[0]!.run_at.toISOString(), expiresAt, 'the expiry job is due at expiresAt');
+});
+
+t.test('jobs scheduled before the worker schema exists wait in the outbox, then move in order', async (t) => {
+  const { sql, url } = await testDatabase(t);
+  await createThrough(sql, 'req_01jx0000000000000000000003', new Date(Date.now() + 60_000).toISOString());
+  await createThrough(sql, 'req_01jx0000000000000000000004', new Date(Date.now() + 60_000).toISOString());
+  const parked = await sql<{ job_key: string }[]>`select job_key from job_outbox order by id`;
+  t.same(parked.map((p) => p.job_key), ['expire:req_01jx0000000000000000000003', 'expire:req_01jx0000000000000000000004']);
+  const { drained } = await jobSchema(sql, url);
+  t.equal(drained, 2);
+  t.equal((await sql`select 1 from job_outbox`).length, 0);
+  t.equal(await jobCount(sql, 'expire_request'), 2);
+});
+
+t.test('a decision or cancellation removes the expiry job', async (t) => {
+  const h = await testApp(t, { requestDefaultTtlSeconds: 3600 });
+  await jobSchema(h.sql, h.dbUrl);
+  const a = await createRequest(h);
+  const b = await createRequest(h);
+  const c = await createRequest(h);
+  t.ok(a.expiresAt, 'the default TTL gave the request an expiry');
+  t.equal(await jobCount(h.sql, 'expire_request'), 3);
+  await h.call('POST', `/api/requests/${a.id}/decide`, { body: { decision: 'denied' } });
+  await h.call('POST', `/api/requests/${b.id}/cancel`);
+  const left = await h.sql<{ key: string }[]>`select key from graphile_worker.jobs where task_identifier = 'expire_request'`;
+  t.same(left.map((j) => j.key), [`expire:${c.id}`]);
+  const explicit = await createRequest(h, { action: 'deploy', expiresAt: new Date(Date.now() + 120_000).toISOString() });
+  t.not(explicit.expiresAt, null);
+  t.ok(Date.parse(explicit.expiresAt!) < Date.now() + 121_000, 'an explicit expiresAt wins over the default TTL');
+});
+
+t.test('expiry: a pending request with a short TTL becomes expired, with its audit entry and webhook', async (t) => {
+  const h = await testApp(t, { requestDefaultTtlSeconds: 1 });
+  const r = await receiverFor(t);
+  await webhook(h, { url: r.url, events: ['request.expired'] });
+  await inProcessWorker(t, h.sql, h.dbUrl);
+  const pending = await createRequest(h);
+  const approved = await createRequest(h);
+  await h.call('POST', `/api/requests/${approved.id}/decide`, { body: { decision: 'approved' } });
+  t.ok(Date.parse(pending.expiresAt!) - Date.now() <= 1000, 'expires within a second');
+
+  const expired = await eventually(async () => {
+    const res = (await h.call('GET', `/api/requests/${pending.id}`)).json();
+    return res.status === 'expired' && res;
+  }, 'the request to expire');
+  t.match(expired, { status: 'expired', decidedBy: 'system' });
+  const audit = (await h.call('GET', `/api/requests/${pending.id}/audit`)).json() as Array<{ eventType: string; actor: { name: string } }>;
+  t.same(audit.map((e) => e.eventType), ['created', 'policy_evaluated', 'expired']);
+  t.match(audit[2], { actor: { type: 'system', name: 'worker' } });
+
+  const [got] = await r.waitFor(1);
+  t.match(got!.json, { event: 'request.expired', data: { id: pending.id, status: 'expired' } });
+  t.equal((await h.call('GET', `/api/requests/${approved.id}`)).json().status, 'approved', 'a decided request is not expired');
+  t.equal(await jobCount(h.sql, 'expire_request'), 0);
+  const again = await h.call('POST', `/api/requests/${pending.id}/decide`, { body: { decision: 'approved' } });
+  t.equal(again.statusCode, 409, 'an expired request cannot be decided');
+});
+
+t.test('a worker killed between attempts: another process picks the retry up', async (t) => {
+  const h = await testApp(t);
+  await jobSchema(h.sql, h.dbUrl);
+  const r = await receiverFor(t);
+  r.respond = (n) => (n === 1 ? 500 : 200);
+  const w = await webhook(h, { url: r.url, events: ['request.created'] });
+  // A retry 2 s after the first attempt leaves room to kill the worker in between.
+  const first = childWorker(t, h.dbUrl, { WEBHOOK_RETRY_BASE_MS: '1000' });
+  await createRequest(h);
+  await r.waitFor(1);
+  await eventually(async () => (await h.sql`select 1 from webhook_delivery_attempts where attempt = 1`).length === 1, 'attempt 1 recorded');
+  await first.kill9();
+  t.equal(first.child.signalCode, 'SIGKILL', 'the first worker is gone');
+  t.equal(r.received.length, 1, 'killed before the retry was due');
+
+  childWorker(t, h.dbUrl, { WEBHOOK_RETRY_BASE_MS: '1000' });
+  const [, retry] = await r.waitFor(2);
+  t.equal(retry!.json.deliveryId, r.received[0]!.json.deliveryId, 'the same delivery, attempt 2');
+  const [d] = await eventually(async () => {
+    const rows = await h.sql<{ status: string; attempts: number }[]>`select status, attempts from webhook_deliveries where webhook_id = ${w.id}`;
+    return rows[0]?.status === 'success' && rows;
+  }, 'the delivery to succeed');
+  t.equal(d!.attempts, 2);
+  t.equal((await h.sql`select 1 from webhook_delivery_attempts`).length, 2, 'each attempt recorded once');
+});
+
+t.test('a worker killed in the middle of a job: the survivors release its lock and the job runs again', async (t) => {
+  const h = await testApp(t);
+  await jobSchema(h.sql, h.dbUrl);
+  const r = await receiverFor(t);
+  r.respond = (n) => (n === 1 ? null : 200); // the first call hangs: the job is in flight when killed
+  const w = await webhook(h, { url: r.url, events: ['request.created'] });
+  const first = childWorker(t, h.dbUrl);
+  await createRequest(h);
+  await r.waitFor(1);
+  const [locked] = await h.sql<{ locked_by: string }[]>`select locked_by from graphile_worker.jobs where locked_by is not null`;
+  t.ok(locked, 'the job is locked by the first worker');
+  await first.kill9();
+
+  const second = childWorker(t, h.dbUrl);
+  const [, again] = await r.waitFor(2);
+  t.equal(again!.json.deliveryId, r.received[0]!.json.deliveryId, 'the same delivery, sent again');
+  await eventually(async () => {
+    const rows = await h.sql<{ status: string }[]>`select status from webhook_deliveries where webhook_id = ${w.id}`;
+    return rows[0]?.status === 'success';
+  }, 'the delivery to succeed');
+  const recorded = await h.sql<{ attempt: number }[]>`select attempt from webhook_delivery_attempts`;
+  t.same(recorded.map((a) => a.attempt), [1], 'the interrupted try left no record; the finished one is attempt 1');
+  t.equal((await h.sql`select 1 from worker_heartbeats where pool_id = ${locked!.locked_by}`).length, 0, 'the dead pool was reaped');
+  t.equal(second.child.exitCode, null, 'the second worker still runs');
+});
+
+t.test('deep health reports the worker', async (t) => {
+  const h = await testApp(t);
+  const worker = await inProcessWorker(t, h.sql, h.dbUrl);
+  const { buildApp } = await import('../../server/src/http/app.ts');
+  const app = await buildApp({ sql: h.sql, logLevel: 'silent', healthChecks: { worker: async () => worker.healthy() } });
+  t.teardown(() => app.close());
+  const ok = await app.inject({ method: 'GET', url: '/health?deep=true' });
+  t.equal(ok.statusCode, 200);
+  t.match(ok.json(), { status: 'ok', checks: { worker: { status: 'ok' } } });
+  await worker.stop();
+  const down = await app.inject({ method: 'GET', url: '/health?deep=true' });
+  t.equal(down.statusCode, 503);
+  t.match(down.json(), { status: 'degraded', checks: { worker: { status: 'error' } } });
+});
