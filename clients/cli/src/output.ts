@@ -80,16 +80,16 @@ function eventColor(type: string): (s: string) => string {
 
 /** One event, one line: time, position, type, subject, and who did it through which channel. */
 export function eventLine(e: LiveEvent): string {
-  const data = (e.data ?? {}) as Record<string, unknown>;
-  const meta = (e.metadata ?? {}) as { actor?: { type?: string; name?: string }; channel?: string };
-  const subject = typeof data.id === 'string' ? data.id : (e.streamId ?? '').replace(/^[a-z]+-/, '');
+  const data = e.data ?? {};
+  const meta = e.metadata ?? {};
+  const subject = typeof data.id === 'string' ? data.id : e.streamId.replace(/^[a-z]+-/, '');
   const detail = [data.action, data.name, data.decision, data.reason].filter((v) => typeof v === 'string' && v).join(' · ');
-  const time = typeof e.recordedAt === 'string' ? e.recordedAt.slice(11, 23) : '';
+  const time = e.recordedAt.slice(11, 23);
   const who = meta.actor ? `${meta.actor.type ?? ''}:${meta.actor.name ?? ''}` : '';
   return [
     pc.dim(time),
     pc.dim(`#${e.position}`),
-    eventColor(e.type)(pad(e.type, 26)),
+    eventColor(e.eventType)(pad(e.eventType, 26)),
     subject,
     detail,
     who ? pc.dim(`by ${who}${meta.channel ? ` via ${meta.channel}` : ''}`) : '',

@@ -4,7 +4,7 @@ import { eventStream, exportEvents, type EventsOptions, type ExportOptions, type
 import type {
   ApiKey, ApprovalRequest, AuditEntry, AuditPage, AuditQuery, CreatedKey, CreatedWebhook, CreateKeyInput,
   DeletedPolicy, ListRequestsQuery, Policy, PolicyInput, RequestInput, RequestList, UpdateKeyInput,
-  Webhook, WebhookDelivery, WebhookInput, WebhookUpdate,
+  DeletedWebhook, DeliveryList, ListDeliveriesQuery, RedeliveryAccepted, Webhook, WebhookInput, WebhookTestResult, WebhookUpdate,
 } from './types.ts';
 
 export type AgentGateClientOptions = TransportOptions;
@@ -114,9 +114,14 @@ export class AgentGateClient {
     return this.transport.call('/api/policies', { method: 'POST', body: input, signal: opts.signal });
   }
 
-  /** Replaces the policy (PUT): omitted optional fields take their defaults. */
-  updatePolicy(id: string, input: PolicyInput, opts: CallSignal = {}): Promise<Policy> {
-    return this.transport.call(`/api/policies/${enc(id)}`, { method: 'PUT', body: input, signal: opts.signal });
+  /**
+   * Replaces the policy (PUT): omitted optional fields take their defaults. A policy as
+   * read back may be passed as is (`{ ...policy, enabled: false }`): read-only fields are dropped.
+   */
+  updatePolicy(id: string, input: PolicyInput | Policy, opts: CallSignal = {}): Promise<Policy> {
+    const { name, description, priority, enabled, rules } = input;
+    const body = Object.fromEntries(Object.entries({ name, description, priority, enabled, rules }).filter(([, v]) => v !== undefined));
+    return this.transport.call(`/api/policies/${enc(id)}`, { method: 'PUT', body, signal: opts.signal });
   }
 
   deletePolicy(id: string, opts: CallSignal = {}): Promise<DeletedPolicy> {
@@ -126,8 +131,8 @@ export class AgentGateClient {
   // --- webhooks -----------------------------------------------------------
 
   async listWebhooks(opts: CallSignal = {}): Promise<Webhook[]> {
-    const body = await this.transport.call<{ webhooks: Webhook[] } | Webhook[]>('/api/webhooks', { signal: opts.signal });
-    return Array.isArray(body) ? body : body.webhooks;
+    const body = await this.transport.call<{ webhooks: Webhook[] }>('/api/webhooks', { signal: opts.signal });
+    return body.webhooks;
   }
 
   getWebhook(id: string, opts: CallSignal = {}): Promise<Webhook> {
@@ -143,21 +148,22 @@ export class AgentGateClient {
     return this.transport.call(`/api/webhooks/${enc(id)}`, { method: 'PATCH', body: changes, signal: opts.signal, idempotent: true });
   }
 
-  deleteWebhook(id: string, opts: CallSignal = {}): Promise<unknown> {
+  deleteWebhook(id: string, opts: CallSignal = {}): Promise<DeletedWebhook> {
     return this.transport.call(`/api/webhooks/${enc(id)}`, { method: 'DELETE', signal: opts.signal });
   }
 
-  async listDeliveries(id: string, query: { limit?: number; cursor?: string } = {}, opts: CallSignal = {}): Promise<WebhookDelivery[]> {
-    const body = await this.transport.call<{ deliveries: WebhookDelivery[] } | WebhookDelivery[]>(
-      `/api/webhooks/${enc(id)}/deliveries`, { query, signal: opts.signal });
-    return Array.isArray(body) ? body : body.deliveries;
+  /** Delivery history, newest first, each with every attempt. */
+  listDeliveries(id: string, query: ListDeliveriesQuery = {}, opts: CallSignal = {}): Promise<DeliveryList> {
+    return this.transport.call(`/api/webhooks/${enc(id)}/deliveries`, { query, signal: opts.signal });
   }
 
-  redeliver(id: string, deliveryId: string, opts: CallSignal = {}): Promise<unknown> {
+  /** Queues the delivery again, as a new delivery. */
+  redeliver(id: string, deliveryId: string, opts: CallSignal = {}): Promise<RedeliveryAccepted> {
     return this.transport.call(`/api/webhooks/${enc(id)}/deliveries/${enc(deliveryId)}/redeliver`, { method: 'POST', signal: opts.signal });
   }
 
-  testWebhook(id: string, opts: CallSignal = {}): Promise<unknown> {
+  /** Sends a signed test event now and reports what the receiver answered. */
+  testWebhook(id: string, opts: CallSignal = {}): Promise<WebhookTestResult> {
     return this.transport.call(`/api/webhooks/${enc(id)}/test`, { method: 'POST', signal: opts.signal });
   }
 

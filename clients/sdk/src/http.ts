@@ -1,6 +1,6 @@
 import { AgentGateError, abortReason } from './errors.ts';
 
-export type Query = Record<string, string | number | boolean | null | undefined>;
+export type Query = Record<string, string | number | boolean | readonly string[] | null | undefined>;
 
 export interface TransportOptions {
   /** Where the server listens, e.g. http://localhost:3000 */
@@ -90,7 +90,12 @@ export function jitteredBackoff(attempt: number, baseMs: number, maxMs: number):
 export function toQueryString(query: Query | undefined): string {
   if (!query) return '';
   const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null || v === '') continue;
+    // Lists repeat the key (?type=a&type=b), as the server's query parser expects.
+    if (Array.isArray(v)) for (const item of v) params.append(k, item);
+    else params.set(k, String(v));
+  }
   const s = params.toString();
   return s ? `?${s}` : '';
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import type { PolicyInput } from '@agentgate/sdk';
+import type { PolicyInput, WebhookEvent } from '@agentgate/sdk';
 import { UsageError } from '../errors.ts';
 import { list, positiveInt, type Ctx, type Run } from '../context.ts';
 import { fields, table, when } from '../output.ts';
@@ -125,7 +125,7 @@ export function webhookCommands(program: Command, run: Run): void {
         { header: 'ID', value: (w) => w.id },
         { header: 'URL', value: (w) => w.url },
         { header: 'EVENTS', value: (w) => w.events.join(',') },
-        { header: 'ENABLED', value: (w) => (w.enabled === false ? pc.gray('no') : pc.green('yes')) },
+        { header: 'ENABLED', value: (w) => (w.enabled ? pc.green('yes') : pc.gray('no')) },
         { header: 'CREATED', value: (w) => when(w.createdAt) },
       ]));
     }));
@@ -137,7 +137,7 @@ export function webhookCommands(program: Command, run: Run): void {
     .option('--description <text>')
     .action(run(async (ctx: Ctx, o: { url: string; events: string; secret?: string; description?: string }) => {
       const w = await (await ctx.client()).createWebhook({
-        url: o.url, events: list(o.events) ?? ['*'], ...(o.secret && { secret: o.secret }), ...(o.description && { description: o.description }),
+        url: o.url, events: (list(o.events) ?? ['*']) as WebhookEvent[], ...(o.secret && { secret: o.secret }), ...(o.description && { description: o.description }),
       }, { signal: ctx.signal });
       if (ctx.json) return ctx.outJson(w);
       ctx.out(fields([['id', w.id], ['url', w.url], ['events', w.events.join(',')], ['secret', pc.bold(w.secret)]]));
@@ -147,7 +147,7 @@ export function webhookCommands(program: Command, run: Run): void {
   webhooks.command('delete').description('Delete a webhook').argument('<id>')
     .action(run(async (ctx: Ctx, id: string) => {
       const res = await (await ctx.client()).deleteWebhook(id, { signal: ctx.signal });
-      if (ctx.json) return ctx.outJson(res ?? { success: true, id });
+      if (ctx.json) return ctx.outJson(res);
       ctx.out(`${id} deleted`);
     }));
 }
