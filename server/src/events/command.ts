@@ -13,6 +13,12 @@ export interface CommandSpec<S> {
   /** The stream is new (a freshly generated id): skip loading it; the append still checks. */
   newStream?: boolean;
   /**
+   * Serialise with every other command naming the same key (a transaction-level advisory
+   * lock taken first). For invariants that span streams, such as unique names: those
+   * appends then commit in position order, so a rebuild replays them as they happened.
+   */
+  serializeOn?: string;
+  /**
    * Optional: the current state and stream version read from a projection row kept at the
    * stream's version, instead of replaying the stream (for long streams such as a webhook's
    * delivery attempts). Null falls back to replaying. A stale read loses at the append's
@@ -37,6 +43,7 @@ export async function executeCommand<S>(sql: Sql, spec: CommandSpec<S>, attempts
   for (let attempt = 1; ; attempt++) {
     try {
       return await sql.begin(async (tx) => {
+        if (spec.serializeOn) await tx`select pg_advisory_xact_lock(hashtextextended(${spec.serializeOn}, 0))`;
         const loaded = spec.load ? await spec.load(tx) : null;
         let state: S;
         let version: number;

@@ -21,13 +21,16 @@ export function policyFields(body: PolicyBody): PolicyFields {
 
 /**
  * Names are unique through the projection's unique index, which is checked inside the
- * append transaction: a clash (even a race between two writers) rolls the append back.
+ * append transaction: a clash rolls the append back. Policy writes are serialised so that
+ * they commit in position order and a rebuild, replaying by position, meets the same
+ * names in the same order (a rename racing a create could otherwise replay as a clash).
  */
 export async function runPolicyCommand(sql: Sql, id: string, command: PolicyCommand, metadata: EventMetadata) {
   try {
     return await executeCommand(sql, {
       streamId: streamId('policy', id),
       streamType: 'policy',
+      serializeOn: 'policy-names',
       initial: initialPolicyState,
       evolve: evolvePolicy,
       decide: (s) => decidePolicy(command, s),
