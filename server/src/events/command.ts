@@ -68,8 +68,14 @@ export async function executeCommand<S>(sql: Sql, spec: CommandSpec<S>, attempts
         return { state, appended };
       });
     } catch (err) {
-      if (err instanceof StreamVersionConflict && attempt < attempts) continue;
+      if ((err instanceof StreamVersionConflict || isTransient(err)) && attempt < attempts) continue;
       throw err;
     }
   }
 }
+
+/** Deadlocks and serialization failures: Postgres rolled the transaction back; running it again is safe. */
+const isTransient = (err: unknown) => {
+  const code = (err as { code?: string })?.code;
+  return code === '40P01' || code === '40001';
+};
