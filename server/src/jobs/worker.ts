@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { run, type Runner, type WorkerEvents } from 'graphile-worker';
+import { run, type Runner, type WorkerEvents, type WorkerPool } from 'graphile-worker';
 import type { Sql } from '../db/connect.ts';
 import type { DeliveryOptions } from '../webhooks/delivery.ts';
 import { graphileLogger, type LogSink } from './logging.ts';
@@ -64,8 +64,16 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const { sql, log } = opts;
   const events: WorkerEvents = new EventEmitter() as WorkerEvents;
   let poolId: string | null = null;
+  let pool: WorkerPool | null = null;
   events.on('pool:create', ({ workerPool }) => {
     poolId = workerPool.id;
+    pool = workerPool;
+  });
+  // A worker that looked for a job while every queue was locked (graphile-worker locks the
+  // available queues while one worker picks) sleeps until the next poll; a finished queued
+  // job frees its queue, so wake an idle worker to take the next one at once.
+  events.on('job:complete', ({ job }) => {
+    if (job.job_queue_id !== null && pool && !pool._shuttingDown) pool.nudge(1);
   });
   events.on('job:error', ({ job, error }) => log?.warn({ jobId: job.id, task: job.task_identifier, err: error }, 'job failed; graphile-worker retries it'));
 

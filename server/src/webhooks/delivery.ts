@@ -90,9 +90,14 @@ export async function sendDelivery(webhook: Pick<WebhookRow, 'url' | 'secret'>, 
   return postJson(webhook.url, body, headers, opts);
 }
 
-async function attemptAlreadyRecorded(sql: Sql, deliveryId: string, attempt: number): Promise<boolean> {
-  const [row] = await sql`select 1 from webhook_delivery_attempts where delivery_id = ${deliveryId} and attempt = ${attempt}`;
-  return row !== undefined;
+/** The webhook, and whether this attempt was recorded already (a job that runs again after a crash), in one query. */
+type AttemptWebhook = Pick<WebhookRow, 'url' | 'secret' | 'enabled'>;
+
+async function webhookForAttempt(sql: Sql, job: DeliverJobPayload): Promise<{ webhook: AttemptWebhook | null; recorded: boolean }> {
+  const [row] = await sql<{ webhook: AttemptWebhook | null; recorded: boolean }[]>`
+    select (select jsonb_build_object('url', url, 'secret', secret, 'enabled', enabled) from webhooks where id = ${job.webhookId}) as webhook,
+           exists (select 1 from webhook_delivery_attempts where delivery_id = ${job.deliveryId} and attempt = ${job.attempt}) as recorded`;
+  return { webhook: row?.webhook ?? null, recorded: row?.recorded ?? false };
 }
 
 /** The body of this attempt: built for a first attempt, otherwise the one already sent. */
@@ -128,8 +133,8 @@ export type DeliveryJobResult = 'sent' | 'duplicate' | 'webhook_gone' | 'no_body
  * when due, is added as a job by the trigger in the recording transaction.
  */
 export async function runDeliveryJob(sql: Sql, job: DeliverJobPayload, opts: DeliveryOptions): Promise<DeliveryJobResult> {
-  if (await attemptAlreadyRecorded(sql, job.deliveryId, job.attempt)) return 'duplicate';
-  const webhook = await findWebhookRow(sql, job.webhookId);
+  const { webhook, recorded } = await webhookForAttempt(sql, job);
+  if (recorded) return 'duplicate';
   if (!webhook) return 'webhook_gone';
   const body = await bodyFor(sql, job);
   if (body === null) return 'no_body';
