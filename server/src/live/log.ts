@@ -65,21 +65,17 @@ const toLive = (r: Row): LiveEvent => ({
 });
 
 /**
- * Webhook secrets, key hashes and idempotency keys never leave the server (the audit
- * projection removes the same fields). recorded_at is rendered as the API's ISO form.
+ * The wire message of an event, as compact JSON text (row_to_json, unlike json_build_object,
+ * adds no spaces). Webhook secrets, key hashes and idempotency keys never leave the server
+ * (the audit projection removes the same fields). recorded_at is rendered as the API's ISO form.
  */
-function message(sql: Sql) {
-  return sql`json_build_object(
-      'type', 'event',
-      'position', e.position,
-      'streamId', e.stream_id,
-      'streamType', e.stream_type,
-      'version', e.version,
-      'eventType', e.type,
-      'data', e.data - 'secret' - 'keyHash' - 'idempotency',
-      'metadata', e.metadata,
-      'recordedAt', to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-    )::text`;
+function messageOf(sql: Sql) {
+  return sql`cross join lateral (
+      select 'event' as "type", e.position as "position", e.stream_id as "streamId",
+        e.stream_type as "streamType", e.version as "version", e.type as "eventType",
+        e.data - 'secret' - 'keyHash' - 'idempotency' as "data", e.metadata as "metadata",
+        to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "recordedAt"
+    ) m`;
 }
 
 const recordedMs = (sql: Sql) => sql`floor(extract(epoch from e.recorded_at) * 1000)::float8`;
@@ -101,8 +97,8 @@ export async function readTail(sql: Sql, cursor: LogCursor, limit: number): Prom
   const rows = await sql<Row[]>`
     with h as (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
     select e.position, e.tx_id::text, e.stream_id, e.stream_type, e.type, ${recordedMs(sql)} as recorded_ms,
-           ${message(sql)} as msg, e.tx_id < h.xmin as ready
-    from events e, h
+           row_to_json(m)::text as msg, e.tx_id < h.xmin as ready
+    from events e cross join h ${messageOf(sql)}
     where (e.tx_id, e.position) > (${cursor.txId}::xid8, ${cursor.position})
     order by e.tx_id, e.position
     limit ${limit}`;
@@ -132,8 +128,9 @@ export async function readFiltered(
   const rows = await sql<(Row & { tail: boolean })[]>`
     with h as (select pg_snapshot_xmin(pg_current_snapshot()) as xmin),
     page as (
-      select e.position, e.tx_id, e.stream_id, e.stream_type, e.type, ${recordedMs(sql)} as recorded_ms, ${message(sql)} as msg
-      from events e, h
+      select e.position, e.tx_id, e.stream_id, e.stream_type, e.type, ${recordedMs(sql)} as recorded_ms,
+             row_to_json(m)::text as msg
+      from events e cross join h ${messageOf(sql)}
       where (e.tx_id, e.position) > (${cursor.txId}::xid8, ${cursor.position})
         and e.tx_id < h.xmin ${bound} ${conditions(sql, filter)}
       order by e.tx_id, e.position
