@@ -88,7 +88,7 @@ export function eventLine(e: LiveEvent): string {
   const who = meta.actor ? `${meta.actor.type ?? ''}:${meta.actor.name ?? ''}` : '';
   return [
     pc.dim(time),
-    pc.dim(`#${e.position}`),
+    pc.dim(pad(`#${e.position}`, 7)),
     eventColor(e.eventType)(pad(e.eventType, 26)),
     subject,
     detail,

@@ -36,10 +36,11 @@ const say = (line = '') => console.log(line);
 const step = (n: number, text: string) => say(`\n${pc.bold(pc.cyan(`${n}.`))} ${pc.bold(text)}`);
 
 function verdict(r: ApprovalRequest): string {
-  const by = r.policyDecision?.policyName ? ` by policy "${r.policyDecision.policyName}"` : r.decidedBy ? ` by ${r.decidedBy}` : '';
+  const byPolicy = r.policyDecision && r.policyDecision.decision !== 'route_to_human' ? r.policyDecision.policyName : null;
+  const by = byPolicy ? ` by policy "${byPolicy}"` : r.decidedBy ? ` by ${r.decidedBy}${r.decisionReason ? `: "${r.decisionReason}"` : ''}` : '';
   switch (r.status) {
     case 'approved': return pc.green(`approved${by}`);
-    case 'denied': return pc.red(`denied${by}${r.decisionReason ? ` (${r.decisionReason})` : ''}`);
+    case 'denied': return pc.red(`denied${by}`);
     case 'pending': return pc.yellow('pending: a person must decide');
     default: return pc.gray(r.status);
   }
