@@ -67,13 +67,16 @@ const toLive = (r: Row): LiveEvent => ({
 /**
  * The wire message of an event, as compact JSON text (row_to_json, unlike json_build_object,
  * adds no spaces). Webhook secrets, key hashes and idempotency keys never leave the server
- * (the audit projection removes the same fields). recorded_at is rendered as the API's ISO form.
+ * (the audit projection removes the same fields); most events have none, and are not copied. recorded_at is rendered as the API's ISO form.
  */
+const SECRET_FIELDS = ['secret', 'keyHash', 'idempotency'];
+
 function messageOf(sql: Sql) {
   return sql`cross join lateral (
       select 'event' as "type", e.position as "position", e.stream_id as "streamId",
         e.stream_type as "streamType", e.version as "version", e.type as "eventType",
-        e.data - 'secret' - 'keyHash' - 'idempotency' as "data", e.metadata as "metadata",
+        case when e.data ?| ${SECRET_FIELDS}::text[] then e.data - ${SECRET_FIELDS}::text[] else e.data end as "data",
+        e.metadata as "metadata",
         to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "recordedAt"
     ) m`;
 }
