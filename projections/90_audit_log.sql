@@ -37,7 +37,9 @@ begin
     -- data is who actually decided.
     coalesce(e.data->'decider', e.metadata->'actor', '{"type":"system","id":"system","name":"system"}'::jsonb),
     e.metadata->>'channel',
-    e.data - 'secret' - 'keyHash' - 'idempotency',
+    -- Secrets never reach the audit log; a delivery's full payload stays in the event only.
+    case when e.type = 'webhook.delivery_attempted' then e.data - 'body' else e.data end
+      - 'secret' - 'keyHash' - 'idempotency',
     e.recorded_at);
 end;
 $$;
