@@ -113,7 +113,7 @@ export async function listenOn(app: { listen(o: { host: string; port: number }):
 }
 
 /** Polls a condition of in-process state (not a timing assertion: it only waits for it). */
-export async function until(cond: () => boolean, what = 'condition', timeoutMs = 20_000): Promise<void> {
+export async function until(cond: () => boolean, what = 'condition', timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);

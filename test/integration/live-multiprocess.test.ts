@@ -43,7 +43,7 @@ async function startServer(databaseUrl: string): Promise<Server> {
     } catch {
       // not listening yet
     }
-    if (i > 600) throw new Error(`server did not start: ${stderr}`);
+    if (i > 1200) throw new Error(`server did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return { base, child, exited };
