@@ -118,11 +118,13 @@ export const LOG_START: LogCursor = { txId: '0', position: 0 };
 
 export async function readAfter(db: Db, cursor: LogCursor, limit: number): Promise<StoredEvent[]> {
   const rows = await db<EventRow[]>`
-    select position, tx_id::text, stream_id, stream_type, version, type, data, metadata, recorded_at
-    from events
-    where (tx_id, position) > (${cursor.txId}::xid8, ${cursor.position})
-      and tx_id < pg_snapshot_xmin(pg_current_snapshot())
-    order by tx_id, position
+    select e.position, e.tx_id::text, e.stream_id, e.stream_type, e.version, e.type, e.data, e.metadata, e.recorded_at
+    from events e
+    where (e.tx_id, e.position) > (${cursor.txId}::xid8, ${cursor.position})
+      and e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+    -- Qualified on purpose: a bare "tx_id" here would name the text output column and
+    -- sort '1000' before '999'.
+    order by e.tx_id, e.position
     limit ${limit}`;
   return rows.map(toStored);
 }
