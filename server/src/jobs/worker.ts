@@ -15,6 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { run, type Runner, type WorkerEvents, type WorkerPool } from 'graphile-worker';
+import pg from 'pg';
 import type { Sql } from '../db/connect.ts';
 import type { DeliveryOptions } from '../webhooks/delivery.ts';
 import { graphileLogger, type LogSink } from './logging.ts';
@@ -77,10 +78,16 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   });
   events.on('job:error', ({ job, error }) => log?.warn({ jobId: job.id, task: job.task_identifier, err: error }, 'job failed; graphile-worker retries it'));
 
+  // Our own pool, so its error handlers outlive the runner and stop() can wait for it to
+  // close: graphile-worker ends a pool it made without waiting, after removing its handlers,
+  // and a connection dropped in that window (a database being dropped) would crash us.
+  const pgPool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.concurrency + 2 });
+  const onPoolError = (err: Error) => log?.warn({ err }, 'worker database connection lost');
+  pgPool.on('error', onPoolError);
+  pgPool.on('connect', (client) => client.on('error', onPoolError));
   const runner: Runner = await run({
-    connectionString: opts.databaseUrl,
+    pgPool,
     concurrency: opts.concurrency,
-    maxPoolSize: opts.concurrency + 2,
     pollInterval: opts.pollIntervalMs ?? 1000,
     noHandleSignals: true,
     logger: graphileLogger(log),
@@ -118,6 +125,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       clearInterval(timer);
       await runner.stop();
       await sql`delete from worker_heartbeats where pool_id = ${id}`.catch(() => {});
+      await pgPool.end();
     },
   };
 }
