@@ -29,7 +29,7 @@ async function main() {
   const log = pino({ level: config.LOG_LEVEL });
   for (const w of warnings) log.warn(w);
 
-  const db = await openDatabase(config, (m) => log.info(m));
+  const db = await openDatabase(config, (m) => log.info(m), { callerHandlesSignals: true });
   const sql = connect(db.url, { max: config.DB_POOL_SIZE });
   const migrated = await migrate(sql);
   if (migrated.applied.length) log.info({ migrations: migrated.applied }, 'migrations applied');
@@ -86,7 +86,14 @@ async function main() {
     }, config.SHUTDOWN_TIMEOUT_MS);
     timer.unref();
     try {
-      await app.close();
+      // Requests in flight get half the budget; then connections that never sent a
+      // request (which Node does not count as idle) are closed too, or close() would wait
+      // for the client's own timeout.
+      const closing = app.close();
+      const grace = setTimeout(() => app.server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS / 2);
+      grace.unref();
+      await closing;
+      clearTimeout(grace);
       await live.stop();
       await worker?.stop();
       await sql.end({ timeout: 5 });

