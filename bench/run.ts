@@ -13,7 +13,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,6 +21,7 @@ import { connect } from '../server/src/db/connect.ts';
 import { startEmbeddedPostgres } from '../server/src/db/embedded.ts';
 import { migrate } from '../server/src/db/migrate.ts';
 import { ROOT_DIR } from '../server/src/db/paths.ts';
+import { freePort } from '../test/helpers/process.ts';
 import { table } from './stats.ts';
 
 type BenchResult = Record<string, number | string>;
@@ -53,17 +53,6 @@ const unknown = only.filter((b) => !(BENCHES as readonly string[]).includes(b));
 if (unknown.length) {
   console.error(`unknown bench(es): ${unknown.join(', ')}; known: ${BENCHES.join(', ')}`);
   process.exit(2);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 let serverUrl = process.env.DATABASE_URL;

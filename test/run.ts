@@ -5,21 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../server/src/db/embedded.ts';
 import { ROOT_DIR } from '../server/src/db/paths.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './helpers/process.ts';
 
 let stopEmbedded: (() => Promise<void>) | null = null;
 let tempDir: string | null = null;

@@ -2,52 +2,14 @@
  * Two real server processes (`node --import tsx server/src/main.ts`) on one database:
  * what is decided through one reaches the WebSocket clients and long-pollers of the other.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import t from 'tap';
-import { ROOT_DIR } from '../../server/src/db/paths.ts';
 import { testDatabase } from '../helpers/db.ts';
 import { subscribe } from '../helpers/live.ts';
+import { startServerProcess } from '../helpers/process.ts';
 
 const ADMIN_KEY = 'agk_multiprocess_admin_key_for_tests';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface Server { base: string; child: ChildProcess; exited: Promise<number | null> }
-
-async function startServer(databaseUrl: string): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-    cwd: ROOT_DIR,
-    env: { ...process.env, DATABASE_URL: databaseUrl, ADMIN_API_KEY: ADMIN_KEY, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += String(d); });
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await fetch(`${base}/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 1200) throw new Error(`server did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { base, child, exited };
-}
+const startServer = (databaseUrl: string) => startServerProcess({ DATABASE_URL: databaseUrl, ADMIN_API_KEY: ADMIN_KEY });
 
 async function api(base: string, method: string, path: string, body?: unknown, key = ADMIN_KEY) {
   const res = await fetch(`${base}${path}`, {

@@ -2,14 +2,12 @@
  * Per-key rate limits: headers, 429 with Retry-After, unlimited keys, and one shared
  * limit across two real server processes on one database.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { once } from 'node:events';
 import t from 'tap';
-import { ROOT_DIR } from '../../server/src/db/paths.ts';
 import { testDatabase } from '../helpers/db.ts';
 import { testApp } from '../helpers/app.ts';
+import { startServerProcess, type ServerProcess } from '../helpers/process.ts';
 
 t.test('a key with rateLimit 5', async (t) => {
   const h = await testApp(t);
@@ -70,44 +68,6 @@ t.test('raising the limit takes effect on the next request', async (t) => {
   t.equal(unlimited.headers['x-ratelimit-limit'], undefined, 'unlimited again: no headers');
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface ServerProcess { url: string; child: ChildProcess; output: () => string }
-
-function startServer(databaseUrl: string, adminKey: string, port: number): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-    cwd: ROOT_DIR,
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', ADMIN_API_KEY: adminKey, LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  return { url: `http://127.0.0.1:${port}`, child, output: () => output };
-}
-
-async function waitForHealth(server: ServerProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (server.child.exitCode !== null) throw new Error(`server exited (${server.child.exitCode}):\n${server.output()}`);
-    try {
-      const res = await fetch(`${server.url}/health`);
-      if (res.ok) return;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`server did not become healthy:\n${server.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function stopServer(server: ServerProcess): Promise<void> {
   if (server.child.exitCode !== null || server.child.signalCode !== null) return;
   const exited = once(server.child, 'exit');
@@ -120,14 +80,14 @@ async function stopServer(server: ServerProcess): Promise<void> {
 t.test('two server processes share one limit and see revocations at once', async (t) => {
   const db = await testDatabase(t);
   const adminKey = `agk_${randomBytes(32).toString('base64url')}`;
-  const servers = [startServer(db.url, adminKey, await freePort()), startServer(db.url, adminKey, await freePort())];
-  // Registered before waiting, so a failed start still kills both; runs before the database is dropped.
+  const servers: ServerProcess[] = [];
+  // Registered before starting, so a failed second start still stops the first; runs before the database is dropped.
   t.teardown(() => Promise.all(servers.map(stopServer)));
-  await Promise.all(servers.map((s) => waitForHealth(s)));
+  for (let i = 0; i < 2; i++) servers.push(await startServerProcess({ DATABASE_URL: db.url, ADMIN_API_KEY: adminKey }));
   const [a, b] = servers as [ServerProcess, ServerProcess];
 
   const api = (s: ServerProcess, method: string, path: string, key: string, body?: unknown) =>
-    fetch(`${s.url}${path}`, {
+    fetch(`${s.base}${path}`, {
       method,
       headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
