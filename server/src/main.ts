@@ -2,8 +2,7 @@
  * `npm start`: configuration, database (embedded when DATABASE_URL is unset), migrations,
  * first admin key, HTTP server; graceful shutdown on SIGTERM/SIGINT.
  */
-import pino from 'pino';
-import { ConfigError, corsOrigins, loadConfig } from './config.ts';
+import { corsOrigins } from './config.ts';
 import { connect } from './db/connect.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
@@ -13,21 +12,10 @@ import { Live } from './live/live.ts';
 import { workerSettings } from './jobs/options.ts';
 import { installJobSchema } from './jobs/schema.ts';
 import { anyWorkerAlive, startWorker } from './jobs/worker.ts';
+import { loadConfigAndLogger } from './startup.ts';
 
 async function main() {
-  let loaded;
-  try {
-    loaded = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
-  const { config, warnings } = loaded;
-  const log = pino({ level: config.LOG_LEVEL });
-  for (const w of warnings) log.warn(w);
+  const { config, log } = loadConfigAndLogger();
 
   const db = await openDatabase(config, (m) => log.info(m), { callerHandlesSignals: true });
   const sql = connect(db.url, { max: config.DB_POOL_SIZE });

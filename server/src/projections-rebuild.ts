@@ -5,11 +5,12 @@
  * and carry on after it.
  */
 import { performance } from 'node:perf_hooks';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import type { Config } from './config.ts';
 import { connect } from './db/connect.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { embeddedUrl } from './db/embedded.ts';
 import { migrate, rebuildProjections } from './db/migrate.ts';
+import { loadConfigOrExit } from './startup.ts';
 
 /** Long enough for a busy server, short enough that a wrong host fails while someone is watching. */
 const CONNECT_TIMEOUT_S = 10;
@@ -62,18 +63,8 @@ async function database(config: Config): Promise<Database> {
 }
 
 async function main(): Promise<number> {
-  let config: Config;
-  try {
-    const loaded = loadConfig();
-    config = loaded.config;
-    for (const w of loaded.warnings) console.error(`warning: ${w}`);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 1;
-    }
-    throw err;
-  }
+  const { config, warnings } = loadConfigOrExit();
+  for (const w of warnings) console.error(`warning: ${w}`);
 
   let db: Database;
   try {

@@ -4,29 +4,16 @@
  * the server, installs graphile-worker's schema, then runs jobs until SIGTERM/SIGINT,
  * when it finishes the jobs in hand and releases the rest.
  */
-import pino from 'pino';
-import { ConfigError, loadConfig } from './config.ts';
 import { connect } from './db/connect.ts';
 import { embeddedUrl } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { installJobSchema } from './jobs/schema.ts';
 import { workerSettings } from './jobs/options.ts';
 import { startWorker } from './jobs/worker.ts';
+import { loadConfigAndLogger } from './startup.ts';
 
 async function main() {
-  let loaded;
-  try {
-    loaded = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
-  const { config, warnings } = loaded;
-  const log = pino({ level: config.LOG_LEVEL });
-  for (const w of warnings) log.warn(w);
+  const { config, log } = loadConfigAndLogger();
 
   // Without DATABASE_URL, the embedded database of a server started from the same folder.
   const databaseUrl = config.DATABASE_URL ?? embeddedUrl(config.EMBEDDED_PG_PORT, 'agentgate');
