@@ -5,24 +5,14 @@
  */
 import { AppError } from '../errors.ts';
 import type { Actor, NewEvent } from '../events/types.ts';
+import type { Evaluation } from '../policies/engine.ts';
 
 export const URGENCIES = ['low', 'normal', 'high', 'critical'] as const;
 export type Urgency = (typeof URGENCIES)[number];
 export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
 
 /** What the policy engine concluded, as recorded on the request. */
-export interface PolicyOutcome {
-  decision: 'auto_approve' | 'auto_deny' | 'route_to_human';
-  policyId: string | null;
-  policyVersion: number | null;
-  policyName: string | null;
-  ruleIndex: number | null;
-  approvers: string[];
-  channels: string[];
-  requireReason: boolean;
-  requireDistinctApprover: boolean;
-  reason: string;
-}
+export type PolicyOutcome = Evaluation;
 
 /** The authenticated principal acting: an API key or a signed-in reviewer. */
 export interface Principal extends Actor {
