@@ -4,6 +4,8 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Test } from 'tap';
+import type { TestApp } from './app.ts';
 
 export interface Received {
   body: string;
@@ -78,4 +80,18 @@ export async function startReceiver(): Promise<Receiver> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   return receiver;
+}
+
+/** A receiver that is closed when the test ends. */
+export async function receiverFor(t: Test): Promise<Receiver> {
+  const r = await startReceiver();
+  t.teardown(() => r.close());
+  return r;
+}
+
+/** Registers a webhook through the API; anything but 201 fails with the response body. */
+export async function createWebhook(h: TestApp, body: Record<string, unknown>): Promise<{ id: string; secret: string }> {
+  const res = await h.call('POST', '/api/webhooks', { body });
+  if (res.statusCode !== 201) throw new Error(res.body);
+  return res.json();
 }

@@ -1,23 +1,11 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Sql } from '../../server/src/db/connect.ts';
 import { executeCommand } from '../../server/src/events/command.ts';
 import { decide, evolve, initialRequestState, type PolicyOutcome } from '../../server/src/requests/decider.ts';
 import { testApp, type TestApp } from '../helpers/app.ts';
 import { testDatabase } from '../helpers/db.ts';
-import { startReceiver, type Receiver } from '../helpers/webhook-receiver.ts';
+import { createWebhook, receiverFor } from '../helpers/webhook-receiver.ts';
 import { childWorker, eventually, inProcessWorker, jobCount, jobSchema } from '../helpers/worker.ts';
-
-async function receiverFor(t: Test): Promise<Receiver> {
-  const r = await startReceiver();
-  t.teardown(() => r.close());
-  return r;
-}
-
-async function webhook(h: TestApp, body: Record<string, unknown>): Promise<{ id: string; secret: string }> {
-  const res = await h.call('POST', '/api/webhooks', { body });
-  if (res.statusCode !== 201) throw new Error(res.body);
-  return res.json();
-}
 
 async function createRequest(h: TestApp, body: Record<string, unknown> = { action: 'deploy' }) {
   const res = await h.call('POST', '/api/requests', { body });
@@ -58,7 +46,7 @@ t.test('no event without its job, no job without its event', async (t) => {
   const h = await testApp(t);
   await jobSchema(h.sql, h.dbUrl); // no worker: the jobs stay where they are
   const r = await receiverFor(t);
-  await webhook(h, { url: r.url, events: ['*'] });
+  await createWebhook(h, { url: r.url, events: ['*'] });
   const before = await eventCount(h.sql);
   const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
 
@@ -109,7 +97,7 @@ t.test('a decision or cancellation removes the expiry job', async (t) => {
 t.test('expiry: a pending request with a short TTL becomes expired, with its audit entry and webhook', async (t) => {
   const h = await testApp(t, { requestDefaultTtlSeconds: 1 });
   const r = await receiverFor(t);
-  await webhook(h, { url: r.url, events: ['request.expired'] });
+  await createWebhook(h, { url: r.url, events: ['request.expired'] });
   await inProcessWorker(t, h.sql, h.dbUrl);
   const pending = await createRequest(h);
   const approved = await createRequest(h);
@@ -138,7 +126,7 @@ t.test('a worker killed between attempts: another process picks the retry up', a
   await jobSchema(h.sql, h.dbUrl);
   const r = await receiverFor(t);
   r.respond = (n) => (n === 1 ? 500 : 200);
-  const w = await webhook(h, { url: r.url, events: ['request.created'] });
+  const w = await createWebhook(h, { url: r.url, events: ['request.created'] });
   // A retry 2 s after the first attempt leaves room to kill the worker in between.
   const first = childWorker(t, h.dbUrl, { WEBHOOK_RETRY_BASE_MS: '1000' });
   await createRequest(h);
@@ -164,7 +152,7 @@ t.test('a worker killed in the middle of a job: the survivors release its lock a
   await jobSchema(h.sql, h.dbUrl);
   const r = await receiverFor(t);
   r.respond = (n) => (n === 1 ? null : 200); // the first call hangs: the job is in flight when killed
-  const w = await webhook(h, { url: r.url, events: ['request.created'] });
+  const w = await createWebhook(h, { url: r.url, events: ['request.created'] });
   const first = childWorker(t, h.dbUrl);
   await createRequest(h);
   await r.waitFor(1);

@@ -1,27 +1,15 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Sql } from '../../server/src/db/connect.ts';
 import { append } from '../../server/src/events/store.ts';
 import { isId } from '../../server/src/ids.ts';
 import { verifySignature } from '../../server/src/webhooks/signing.ts';
 import { testApp, type TestApp } from '../helpers/app.ts';
 import { testDatabase } from '../helpers/db.ts';
-import { startReceiver, type Receiver } from '../helpers/webhook-receiver.ts';
+import { createWebhook, receiverFor } from '../helpers/webhook-receiver.ts';
 import { eventually, FAST, inProcessWorker, jobCount, jobSchema } from '../helpers/worker.ts';
 
 interface DeliveryRow { id: string; status: string; attempts: number; body: string | null; redelivery_of: string | null }
 interface AttemptRow { attempt: number; ok: boolean; status_code: number | null; error: string | null; attempted_at: Date; next_attempt_at: Date | null }
-
-async function receiverFor(t: Test): Promise<Receiver> {
-  const r = await startReceiver();
-  t.teardown(() => r.close());
-  return r;
-}
-
-async function webhook(h: TestApp, body: Record<string, unknown>): Promise<{ id: string; secret: string }> {
-  const res = await h.call('POST', '/api/webhooks', { body });
-  if (res.statusCode !== 201) throw new Error(res.body);
-  return res.json();
-}
 
 async function createRequest(h: TestApp, body: Record<string, unknown> = { action: 'send_email', params: { to: 'a@b.c' } }) {
   const res = await h.call('POST', '/api/requests', { body });
@@ -38,9 +26,9 @@ t.test('every subscribed event is delivered once per webhook, signed, in order',
   const h = await testApp(t);
   const r = await receiverFor(t);
   const other = await receiverFor(t);
-  const w = await webhook(h, { url: r.url, events: ['request.created', 'request.decided'] });
-  await webhook(h, { url: other.url, events: ['request.expired'] });
-  await webhook(h, { url: other.url, events: ['*'], enabled: false });
+  const w = await createWebhook(h, { url: r.url, events: ['request.created', 'request.decided'] });
+  await createWebhook(h, { url: other.url, events: ['request.expired'] });
+  await createWebhook(h, { url: other.url, events: ['*'], enabled: false });
   await inProcessWorker(t, h.sql, h.dbUrl);
 
   const req = await createRequest(h);
@@ -77,7 +65,7 @@ t.test('a receiver that fails twice then succeeds gets exactly three attempts, f
   const h = await testApp(t);
   const r = await receiverFor(t);
   r.respond = (n) => (n <= 2 ? 500 : 200);
-  const w = await webhook(h, { url: r.url, events: ['request.created'] });
+  const w = await createWebhook(h, { url: r.url, events: ['request.created'] });
   await inProcessWorker(t, h.sql, h.dbUrl);
   await createRequest(h);
 
@@ -104,7 +92,7 @@ t.test('a delivery that keeps failing stops at the webhook maximum and is marked
   const h = await testApp(t);
   const r = await receiverFor(t);
   r.respond = () => 503;
-  const w = await webhook(h, { url: r.url, events: ['request.created'], maxAttempts: 3 });
+  const w = await createWebhook(h, { url: r.url, events: ['request.created'], maxAttempts: 3 });
   await inProcessWorker(t, h.sql, h.dbUrl);
   await createRequest(h);
   const [d] = await eventually(async () => {
@@ -122,7 +110,7 @@ t.test('a delivery that keeps failing stops at the webhook maximum and is marked
 t.test('the worker refuses a URL that points inside at send time (SSRF), without retrying', async (t) => {
   const h = await testApp(t); // the API allows private URLs here; the worker below does not
   const r = await receiverFor(t);
-  const w = await webhook(h, { url: r.url, events: ['request.created'] });
+  const w = await createWebhook(h, { url: r.url, events: ['request.created'] });
   await inProcessWorker(t, h.sql, h.dbUrl, { delivery: { allowPrivate: false, timeoutMs: 5000, retry: { baseMs: FAST.retryBaseMs, maxMs: 1000 } } });
   await createRequest(h);
   const [d] = await eventually(async () => {
@@ -138,7 +126,7 @@ t.test('the worker refuses a URL that points inside at send time (SSRF), without
 t.test('deliveries list and redeliver', async (t) => {
   const h = await testApp(t);
   const r = await receiverFor(t);
-  const w = await webhook(h, { url: r.url, events: ['request.created'] });
+  const w = await createWebhook(h, { url: r.url, events: ['request.created'] });
   await inProcessWorker(t, h.sql, h.dbUrl);
   const req = await createRequest(h);
   const [first] = await r.waitFor(1);
@@ -171,7 +159,7 @@ t.test('deliveries list and redeliver', async (t) => {
 t.test('a redelivery not yet attempted cannot be redelivered (409)', async (t) => {
   const h = await testApp(t);
   const r = await receiverFor(t);
-  const w = await webhook(h, { url: r.url, events: ['request.created'] });
+  const w = await createWebhook(h, { url: r.url, events: ['request.created'] });
   const ping = (await h.call('POST', `/api/webhooks/${w.id}/test`)).json();
   // No worker runs: the redelivery stays pending, without a body yet.
   await jobSchema(h.sql, h.dbUrl);
@@ -185,7 +173,7 @@ t.test('a redelivery not yet attempted cannot be redelivered (409)', async (t) =
 t.test('policy changes are delivered as policy.changed', async (t) => {
   const h = await testApp(t);
   const r = await receiverFor(t);
-  await webhook(h, { url: r.url, events: ['policy.changed'] });
+  await createWebhook(h, { url: r.url, events: ['policy.changed'] });
   await inProcessWorker(t, h.sql, h.dbUrl);
   const id = 'pol_01jx0000000000000000000000';
   await h.sql.begin((tx) => append(tx, {
@@ -219,7 +207,7 @@ t.test('the event → public name mapping, in one SQL function', async (t) => {
 t.test('a request a policy approves at once: created (pending, with the decision) then decided', async (t) => {
   const h = await testApp(t);
   const r = await receiverFor(t);
-  await webhook(h, { url: r.url, events: ['request.created', 'request.decided'] });
+  await createWebhook(h, { url: r.url, events: ['request.created', 'request.decided'] });
   await inProcessWorker(t, h.sql, h.dbUrl);
   const id = 'pol_01jx0000000000000000000001';
   await h.sql.begin((tx) => append(tx, {
