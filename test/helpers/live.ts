@@ -1,17 +1,9 @@
 import WebSocket from 'ws';
+import type { LiveEvent } from '../../clients/sdk/src/events.ts';
 import type { Sql } from '../../server/src/db/connect.ts';
 
-export interface WireEvent {
-  type: 'event';
-  position: number;
-  streamId: string;
-  streamType: string;
-  version: number;
-  eventType: string;
-  data: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  recordedAt: string;
-}
+/** An `event` message as the server sends it, declared once by the SDK. */
+export type WireEvent = LiveEvent;
 
 export type ServerMessage = { type: string; [k: string]: unknown };
 
