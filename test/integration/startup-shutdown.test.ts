@@ -3,7 +3,7 @@
  * DATA_DIR; the first start prints the URL and an admin key once; SIGTERM answers the
  * requests in flight, stops the embedded database and exits 0.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from '../../server/src/db/connect.ts';
 import { ROOT_DIR } from '../../server/src/db/paths.ts';
@@ -11,6 +11,7 @@ import t from 'tap';
 import { freePort, startServerProcess } from '../helpers/process.ts';
 
 t.test('embedded start, first admin key, graceful SIGTERM', async (t) => {
+  mkdirSync(path.join(ROOT_DIR, 'data'), { recursive: true }); // absent on a fresh clone
   const dataDir = mkdtempSync(path.join(ROOT_DIR, 'data', 'start-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const pgPort = await freePort();
