@@ -12,7 +12,7 @@ import { Live } from './live/live.ts';
 import { workerSettings } from './jobs/options.ts';
 import { installJobSchema } from './jobs/schema.ts';
 import { anyWorkerAlive, startWorker } from './jobs/worker.ts';
-import { loadConfigAndLogger } from './startup.ts';
+import { loadConfigAndLogger, stopOnSignals } from './startup.ts';
 
 async function main() {
   const { config, log } = loadConfigAndLogger();
@@ -63,38 +63,20 @@ async function main() {
     console.log('Seeded the admin key from ADMIN_API_KEY.');
   }
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
-    const timer = setTimeout(() => {
-      log.error('shutdown timed out; exiting');
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_MS);
-    timer.unref();
-    try {
-      // Requests in flight get half the budget; then connections that never sent a
-      // request (which Node does not count as idle) are closed too, or close() would wait
-      // for the client's own timeout.
-      const closing = app.close();
-      const grace = setTimeout(() => app.server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS / 2);
-      grace.unref();
-      await closing;
-      clearTimeout(grace);
-      await live.stop();
-      await worker?.stop();
-      await sql.end({ timeout: 5 });
-      await db.stop();
-      log.info('stopped');
-      process.exit(0);
-    } catch (err) {
-      log.error({ err }, 'error during shutdown');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // No new connections; requests in flight get half the budget, then connections that
+  // never sent a request (which Node does not count as idle) are closed too, or close()
+  // would wait for the client's own timeout.
+  stopOnSignals(log, config.SHUTDOWN_TIMEOUT_MS, 'server', async () => {
+    const closing = app.close();
+    const grace = setTimeout(() => app.server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS / 2);
+    grace.unref();
+    await closing;
+    clearTimeout(grace);
+    await live.stop();
+    await worker?.stop();
+    await sql.end({ timeout: 5 });
+    await db.stop();
+  });
 }
 
 main().catch((err) => {

@@ -10,7 +10,7 @@ import { migrate } from './db/migrate.ts';
 import { installJobSchema } from './jobs/schema.ts';
 import { workerSettings } from './jobs/options.ts';
 import { startWorker } from './jobs/worker.ts';
-import { loadConfigAndLogger } from './startup.ts';
+import { loadConfigAndLogger, stopOnSignals } from './startup.ts';
 
 async function main() {
   const { config, log } = loadConfigAndLogger();
@@ -25,28 +25,11 @@ async function main() {
   const worker = await startWorker({ databaseUrl, sql, log, ...workerSettings(config) });
   log.info({ poolId: worker.poolId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'worker stopping: finishing jobs in hand');
-    const timer = setTimeout(() => {
-      log.error('worker shutdown timed out; exiting');
-      process.exit(1);
-    }, config.SHUTDOWN_TIMEOUT_MS);
-    timer.unref();
-    try {
-      await worker.stop();
-      await sql.end({ timeout: 5 });
-      log.info('worker stopped');
-      process.exit(0);
-    } catch (err) {
-      log.error({ err }, 'error during worker shutdown');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // Finish the jobs in hand, release the rest.
+  stopOnSignals(log, config.SHUTDOWN_TIMEOUT_MS, 'worker', async () => {
+    await worker.stop();
+    await sql.end({ timeout: 5 });
+  });
 }
 
 main().catch((err) => {
