@@ -45,14 +45,7 @@ function bearerToken(request: FastifyRequest): string | null {
  * at once on every server process.
  */
 export async function authenticateKey(sql: Sql, key: string, windowMs: number): Promise<KeyRow | null> {
-  const [row] = await sql<KeyRow[]>`
-    select k.id, k.name, k.scopes, k.rate_limit, k.revoked_at, rl.allowed, rl.remaining, rl.reset_ms
-    from api_keys k
-    left join lateral (
-      select * from rate_limit_hit(k.id, k.rate_limit, ${windowMs})
-      where k.rate_limit is not null and k.revoked_at is null
-    ) rl on true
-    where k.key_hash = ${hashApiKey(key)}`;
+  const [row] = await sql<KeyRow[]>`select * from authenticate_key(${hashApiKey(key)}, ${windowMs})`;
   return row ?? null;
 }
 
