@@ -74,7 +74,8 @@ const IN_BAND: Record<string, string> = {
 };
 
 /** Routes outside /api are public; this is the whole list of them. */
-const PUBLIC_ROUTES = [/^GET \/$/, /^GET \/health$/, /^GET \/openapi\.json$/, /^GET \/docs(\/.*)?$/];
+// OPTIONS * answers CORS preflights, which browsers send without credentials.
+const PUBLIC_ROUTES = [/^GET \/$/, /^GET \/health$/, /^GET \/openapi\.json$/, /^GET \/docs(\/.*)?$/, /^OPTIONS \*$/];
 
 /** Scopes that grant `scope` (hasScope in keys/scopes.ts, restated so a change there shows here). */
 function grantors(scope: Scope): Scope[] {
