@@ -25,6 +25,7 @@ export const ERRORS = {
   DUPLICATE_NAME: { status: 409, message: 'The name is already taken' },
   DELIVERY_NOT_ATTEMPTED: { status: 409, message: 'The delivery has not been attempted yet' },
   KEY_REVOKED: { status: 409, message: 'The key is already revoked' },
+  LINK_GONE: { status: 410, message: 'The decision link no longer works: the request was decided, or the link expired' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'The Idempotency-Key was already used with a different body' },
   BODY_TOO_LARGE: { status: 413, message: 'The body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body must be application/json' },

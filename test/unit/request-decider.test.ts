@@ -216,3 +216,63 @@ t.test('evolve counts events it does not interpret, so the version matches the s
   t.match(state, { status: 'pending', version: 3 });
   request.given(created(), evaluated()).when(approve(otherKey)).then(t, [approvedBy(otherKey)]);
 });
+
+t.test('decision links', async (t) => {
+  const LINK = 'lnk_1';
+  const DAY_LATER = '2026-06-02T12:00:00.000Z';
+  const issue = (principal: Principal, over: { expiresAt?: string; reviewer?: string | null; linkId?: string; now?: Date } = {}): RequestCommand => ({
+    type: 'issue_links', linkId: over.linkId ?? LINK, approveTokenHash: 'a'.repeat(64), denyTokenHash: 'd'.repeat(64),
+    expiresAt: over.expiresAt ?? DAY_LATER, reviewer: over.reviewer === undefined ? 'bob@example.com' : over.reviewer, principal, now: over.now ?? NOW,
+  });
+  const issued = (p: Principal, expiresAt = DAY_LATER, linkId = LINK): RequestEvent => ({
+    type: 'request.decision_link_issued',
+    data: {
+      linkId, approveTokenHash: 'a'.repeat(64), denyTokenHash: 'd'.repeat(64), expiresAt,
+      reviewer: 'bob@example.com', issuedBy: actorOf(p),
+    },
+  });
+  const viaLink = (p: Principal, over: { now?: Date; link?: string } = {}): RequestCommand =>
+    ({ ...approve(p, { now: over.now, label: 'bob@example.com' }), viaLink: over.link ?? LINK } as RequestCommand);
+
+  t.test('a pending request gets a pair of links: hashes, expiry, reviewer and issuer recorded; evolve keeps them', async (t) => {
+    const state = request.given(created(), evaluated()).when(issue(otherKey)).then(t, [issued(otherKey)]);
+    t.strictSame(state.links, { [LINK]: { approveTokenHash: 'a'.repeat(64), denyTokenHash: 'd'.repeat(64), expiresAt: DAY_LATER, reviewer: 'bob@example.com', issuedBy: actorOf(otherKey) } });
+    t.equal(state.status, 'pending', 'issuing decides nothing');
+    t.equal(state.version, 3);
+  });
+
+  t.test("the request's own expiry caps the link's", async (t) => {
+    request.given(created({ expiresAt: EXPIRES }), evaluated()).when(issue(otherKey)).then(t, [issued(otherKey, EXPIRES)]);
+    const sooner = '2026-06-01T12:10:00.000Z';
+    request.given(created({ expiresAt: EXPIRES }), evaluated()).when(issue(otherKey, { expiresAt: sooner })).then(t, [issued(otherKey, sooner)]);
+  });
+
+  t.test('only for a pending request', async (t) => {
+    request.given().when(issue(otherKey)).thenError(t, 'NOT_FOUND');
+    request.given(created(), evaluated(), approvedBy(admin)).when(issue(otherKey)).thenError(t, 'ALREADY_DECIDED', { status: 'approved' });
+    request.given(created({ expiresAt: EXPIRES }), evaluated()).when(issue(otherKey, { now: LATER })).thenError(t, 'REQUEST_EXPIRED');
+  });
+
+  t.test('a key cannot hand out a power it lacks: approvers and four eyes are judged at issue', async (t) => {
+    request.given(created(), evaluated({ approvers: ['key_admin'] })).when(issue(otherKey)).thenError(t, 'NOT_AN_APPROVER');
+    request.given(created(), evaluated({ approvers: ['key_admin'] })).when(issue(admin)).then(t, [issued(admin)]);
+    request.given(created(), evaluated()).when(issue(agent)).thenError(t, 'SELF_APPROVAL_FORBIDDEN');
+    request.given(created({ requester: admin }), evaluated({ requireDistinctApprover: true })).when(issue(admin)).thenError(t, 'SELF_APPROVAL_FORBIDDEN');
+  });
+
+  t.test("a policy's requireReason does not block issuing: the reviewer gives the reason", async (t) => {
+    request.given(created(), evaluated({ requireReason: true })).when(issue(otherKey)).then(t, [issued(otherKey)]);
+  });
+
+  t.test('a link id is used once', async (t) => {
+    request.given(created(), evaluated(), issued(otherKey)).when(issue(otherKey)).thenError(t, 'CONCURRENCY_CONFLICT');
+  });
+
+  t.test('deciding through a link: the link must exist and not have expired', async (t) => {
+    const history = [created(), evaluated(), issued(otherKey, '2026-06-01T12:20:00.000Z')];
+    request.given(...history).when(viaLink(otherKey)).then(t, [{ type: 'request.approved', data: { decider: actorOf(otherKey), label: 'bob@example.com', reason: null } }]);
+    request.given(...history).when(viaLink(otherKey, { now: new Date('2026-06-01T12:20:00.000Z') })).thenError(t, 'LINK_GONE', { reason: 'expired' });
+    request.given(...history).when(viaLink(otherKey, { link: 'lnk_other' })).thenError(t, 'NOT_FOUND');
+    request.given(...history, deniedBy(otherKey)).when(viaLink(otherKey)).thenError(t, 'ALREADY_DECIDED');
+  });
+});

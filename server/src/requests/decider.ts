@@ -27,10 +27,21 @@ export interface RequestState {
   requester: { id: string; name: string } | null;
   outcome: PolicyOutcome | null;
   expiresAt: string | null;
+  /** Decision links issued for this request, by link id. */
+  links: Record<string, DecisionLink>;
+}
+
+/** A pair of one-use links (approve, deny) a key handed to a reviewer; only token hashes are kept. */
+export interface DecisionLink {
+  approveTokenHash: string;
+  denyTokenHash: string;
+  expiresAt: string;
+  reviewer: string | null;
+  issuedBy: Actor;
 }
 
 export const initialRequestState = (): RequestState => ({
-  id: null, status: null, version: 0, requester: null, outcome: null, expiresAt: null,
+  id: null, status: null, version: 0, requester: null, outcome: null, expiresAt: null, links: {},
 });
 
 export type RequestEvent =
@@ -42,7 +53,8 @@ export type RequestEvent =
   | NewEvent<'request.policy_evaluated', PolicyOutcome>
   | NewEvent<'request.approved' | 'request.denied', { decider: Actor; label: string | null; reason: string | null }>
   | NewEvent<'request.expired', { reason: string }>
-  | NewEvent<'request.cancelled', { cancelledBy: Actor; reason: string | null }>;
+  | NewEvent<'request.cancelled', { cancelledBy: Actor; reason: string | null }>
+  | NewEvent<'request.decision_link_issued', DecisionLink & { linkId: string }>;
 
 export type RequestCommand =
   | {
@@ -51,7 +63,16 @@ export type RequestCommand =
       requester: { id: string; name: string }; idempotency?: { key: string; bodyHash: string };
       outcome: PolicyOutcome; now: Date;
     }
-  | { type: 'decide'; decision: 'approved' | 'denied'; reason: string | null; label: string | null; principal: Principal; now: Date }
+  | {
+      type: 'decide'; decision: 'approved' | 'denied'; reason: string | null; label: string | null; principal: Principal; now: Date;
+      /** Decided through this decision link: it must exist on the request and not have expired. */
+      viaLink?: string;
+    }
+  | {
+      type: 'issue_links'; linkId: string; approveTokenHash: string; denyTokenHash: string;
+      /** The expiry asked for; the request's own expiry caps it. */
+      expiresAt: string; reviewer: string | null; principal: Principal; now: Date;
+    }
   | { type: 'cancel'; reason: string | null; principal: Principal; now: Date }
   | { type: 'expire'; now: Date };
 
@@ -109,6 +130,13 @@ export function decide(command: RequestCommand, state: RequestState): RequestEve
     }
     case 'decide': {
       mustBePending(state, command.now);
+      if (command.viaLink !== undefined) {
+        const link = state.links[command.viaLink];
+        if (!link) throw new AppError('NOT_FOUND', 'decision link not found');
+        if (Date.parse(link.expiresAt) <= command.now.getTime()) {
+          throw new AppError('LINK_GONE', `the decision link expired at ${link.expiresAt}`, { reason: 'expired', expiresAt: link.expiresAt });
+        }
+      }
       const p = command.principal;
       const outcome = state.outcome;
       if (outcome && !isApprover(outcome.approvers, p)) {
@@ -125,6 +153,26 @@ export function decide(command: RequestCommand, state: RequestState): RequestEve
       return [{
         type: command.decision === 'approved' ? 'request.approved' : 'request.denied',
         data: { decider, label: command.label, reason: command.reason },
+      }];
+    }
+    case 'issue_links': {
+      mustBePending(state, command.now);
+      if (state.links[command.linkId]) throw new AppError('CONCURRENCY_CONFLICT', `decision link ${command.linkId} already exists`);
+      // A link decides as the issuing key: the key must be able to make both decisions
+      // itself now (approvers, four eyes), or a link would hand out a power it lacks.
+      // The reason is the reviewer's to give later, so a policy's requireReason is not judged here.
+      for (const decision of ['approved', 'denied'] as const) {
+        decide({ type: 'decide', decision, reason: 'decision link', label: command.reviewer, principal: command.principal, now: command.now }, state);
+      }
+      const expiresAt = state.expiresAt !== null && Date.parse(state.expiresAt) < Date.parse(command.expiresAt)
+        ? state.expiresAt : command.expiresAt;
+      const p = command.principal;
+      return [{
+        type: 'request.decision_link_issued',
+        data: {
+          linkId: command.linkId, approveTokenHash: command.approveTokenHash, denyTokenHash: command.denyTokenHash,
+          expiresAt, reviewer: command.reviewer, issuedBy: { type: p.type, id: p.id, name: p.name },
+        },
       }];
     }
     case 'cancel': {
@@ -160,6 +208,10 @@ export function evolve(state: RequestState, event: { type: string; data: Record<
       return { ...next, status: 'expired' };
     case 'request.cancelled':
       return { ...next, status: 'cancelled' };
+    case 'request.decision_link_issued': {
+      const { linkId, ...link } = e.data;
+      return { ...next, links: { ...state.links, [linkId]: link } };
+    }
     default:
       return next; // events this decider does not interpret (e.g. request.notified) still count for the version
   }
