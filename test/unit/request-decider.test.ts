@@ -264,6 +264,10 @@ t.test('decision links', async (t) => {
     request.given(created(), evaluated({ requireReason: true })).when(issue(otherKey)).then(t, [issued(otherKey)]);
   });
 
+  t.test('a link that would be born expired is refused', async (t) => {
+    request.given(created(), evaluated()).when(issue(otherKey, { expiresAt: NOW.toISOString() })).thenError(t, 'VALIDATION_ERROR');
+  });
+
   t.test('a link id is used once', async (t) => {
     request.given(created(), evaluated(), issued(otherKey)).when(issue(otherKey)).thenError(t, 'CONCURRENCY_CONFLICT');
   });

@@ -157,6 +157,9 @@ export function decide(command: RequestCommand, state: RequestState): RequestEve
     }
     case 'issue_links': {
       mustBePending(state, command.now);
+      if (Date.parse(command.expiresAt) <= command.now.getTime()) {
+        throw new AppError('VALIDATION_ERROR', 'a decision link must expire in the future', [{ field: 'expiresInSeconds', message: 'must be positive' }]);
+      }
       if (state.links[command.linkId]) throw new AppError('CONCURRENCY_CONFLICT', `decision link ${command.linkId} already exists`);
       // A link decides as the issuing key: the key must be able to make both decisions
       // itself now (approvers, four eyes), or a link would hand out a power it lacks.
