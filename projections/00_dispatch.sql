@@ -6,6 +6,7 @@
 create or replace function apply_event(e events) returns void language plpgsql as $$
 begin
   perform project_requests(e);
+  perform project_decision_links(e);
   perform project_policies(e);
   perform project_api_keys(e);
   perform project_webhooks(e);
