@@ -7,6 +7,7 @@ export const ID_PREFIXES = {
   webhook: 'whk',
   apikey: 'key',
   delivery: 'dlv',
+  link: 'lnk',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

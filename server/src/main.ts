@@ -48,6 +48,7 @@ async function main() {
     webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
     webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
     requestDefaultTtlSeconds: config.REQUEST_DEFAULT_TTL_SECONDS,
+    publicUrl: config.PUBLIC_URL,
     // Without a worker in this process, healthy means some `npm run worker` is beating.
     healthChecks: { worker: async () => (worker ? worker.healthy() : anyWorkerAlive(sql, config.WORKER_DEAD_AFTER_MS)) },
   });

@@ -124,6 +124,13 @@ async function driveHistory(t: Test, h: TestApp): Promise<void> {
   const cancelled = (await ask({ action: 'send_sms', urgency: 'low' })).json();
   await expectStatus(t, h, 200, 'POST', `/api/requests/${cancelled.id}/cancel`, { key: agent.key, body: { reason: 'changed my mind' } });
 
+  // Decision links: one pair used (the request decided by email), one left waiting.
+  const linked = (await ask({ action: 'send_email', params: { to: 'ops@b.c' } })).json();
+  const links = await expectStatus(t, h, 201, 'POST', `/api/requests/${linked.id}/tokens`, { key: approver.key, body: { reviewer: 'bob@example.com' } });
+  await expectStatus(t, h, 201, 'POST', `/api/requests/${linked.id}/tokens`, { key: approver.key });
+  const used = await h.app.inject({ method: 'POST', url: '/decide', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `token=${links.tokens.deny.token}&reason=no` });
+  t.equal(used.statusCode, 200, 'a decision link decides');
+
   const later = new Date(Date.now() + 3_600_000).toISOString();
   await expectStatus(t, h, 201, 'POST', '/api/requests', { key: agent.key, body: { action: 'deploy', urgency: 'critical', expiresAt: later } });
 

@@ -43,7 +43,7 @@ const ROUTES: Record<string, RouteSpec> = {
   'POST /api/requests/:id/cancel': { scope: 'request:create', body: () => ({ reason: 'no longer needed' }) },
   'GET /api/requests/:id/audit': { scope: 'request:read' },
   'GET /api/requests/:id/wait': { scope: 'request:read', query: 'timeout=1' },
-  'POST /api/requests/:id/tokens': { scope: 'request:decide', planned: 'decision links' },
+  'POST /api/requests/:id/tokens': { scope: 'request:decide', body: () => ({ reviewer: 'scope-check@example.com' }) },
 
   'GET /api/policies': { scope: 'policy:read' },
   'POST /api/policies': { scope: 'policy:write', body: policyBody },
@@ -75,7 +75,7 @@ const IN_BAND: Record<string, string> = {
 
 /** Routes outside /api are public; this is the whole list of them. */
 // OPTIONS * answers CORS preflights, which browsers send without credentials.
-const PUBLIC_ROUTES = [/^GET \/$/, /^GET \/health$/, /^GET \/openapi\.json$/, /^GET \/docs(\/.*)?$/, /^OPTIONS \*$/];
+const PUBLIC_ROUTES = [/^GET \/$/, /^GET \/health$/, /^GET \/openapi\.json$/, /^GET \/docs(\/.*)?$/, /^OPTIONS \*$/, /^(GET|POST) \/decide$/];
 
 /** Scopes that grant `scope` (hasScope in keys/scopes.ts, restated so a change there shows here). */
 function grantors(scope: Scope): Scope[] {

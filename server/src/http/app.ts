@@ -15,6 +15,7 @@ import { serializeRequest } from './logging.ts';
 import { parseJsonBody } from './json-body.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { requestRoutes } from '../requests/routes.ts';
+import { decisionLinkRoutes } from '../requests/decision-link-routes.ts';
 import { policyRoutes } from '../policies/routes.ts';
 import { keyRoutes } from '../keys/routes.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
@@ -38,6 +39,8 @@ export interface AppOptions {
   requestDefaultTtlSeconds?: number;
   /** The process's live hub (started by the caller); when absent the app starts and stops its own. */
   live?: Live;
+  /** The server's public base URL (PUBLIC_URL) for links it hands out; unset = the calling request's own host. */
+  publicUrl?: string;
   /** Where the log goes (default stdout); tests capture it here. */
   logStream?: NodeJS.WritableStream;
 }
@@ -131,6 +134,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { sql: opts.sql, checks: opts.healthChecks ?? {} });
   await app.register(dashboardRoutes);
   await app.register(requestRoutes, { sql: opts.sql, defaultTtlSeconds: opts.requestDefaultTtlSeconds });
+  await app.register(decisionLinkRoutes, { sql: opts.sql, publicUrl: opts.publicUrl });
   await app.register(policyRoutes, { sql: opts.sql });
   await app.register(keyRoutes, { sql: opts.sql });
   await app.register(webhookRoutes, { sql: opts.sql, allowPrivate: opts.webhookAllowPrivate ?? false, timeoutMs: opts.webhookTimeoutMs });

@@ -93,9 +93,11 @@ export async function createRequest(
 
 export async function decideRequest(
   sql: Sql, id: string, decision: 'approved' | 'denied', reason: string | null, label: string | null,
-  principal: Principal, metadata: EventMetadata,
+  principal: Principal, metadata: EventMetadata, viaLink?: string,
 ): Promise<ApprovalRequest> {
-  await runRequestCommand(sql, id, { type: 'decide', decision, reason, label, principal, now: new Date() }, metadata);
+  await runRequestCommand(sql, id, {
+    type: 'decide', decision, reason, label, principal, now: new Date(), ...(viaLink !== undefined ? { viaLink } : {}),
+  }, metadata);
   return getRequest(sql, id);
 }
 
