@@ -34,7 +34,8 @@ const ConfigSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   RATE_LIMIT_WINDOW_MS: int(1000, 3_600_000).default(60_000),
   // Live updates: long-poll bound, WebSocket heartbeat and slow-consumer bound, auth grace.
-  WAIT_MAX_TIMEOUT_SECONDS: int(1, 3600).default(300),
+  // At least 30: clients (ours and AgentGate's) hold 30-second polls.
+  WAIT_MAX_TIMEOUT_SECONDS: int(30, 3600).default(300),
   WS_HEARTBEAT_MS: int(1000, 600_000).default(25_000),
   WS_MAX_BUFFERED_EVENTS: int(10, 1_000_000).default(10_000),
   WS_AUTH_TIMEOUT_MS: int(100, 60_000).default(5_000),
