@@ -89,15 +89,27 @@ t.test('request() always sends an Idempotency-Key, so a retry after a lost answe
 });
 
 t.test('retries: 5xx and 429 (honouring Retry-After) are retried; an unsafe POST after a network failure is not', async (t) => {
-  const s = await liveServer(t, { rateLimitWindowMs: 1000 });
-  const limited = await s.key(['request:read'], { rateLimit: 1 });
+  const s = await liveServer(t);
+  // One synthetic 429, so the retry does not depend on a real window running out in time.
   const rec = recordingFetch();
-  const client = s.client(limited.key, { fetch: rec.fetch });
-  await client.listRequests();
-  await client.listRequests();
-  t.same(rec.calls.map((c) => c.status), [200, 429, 200], 'the 429 was retried and then succeeded');
+  const sentAt: number[] = [];
+  let limit = true;
+  rec.intercept(() => {
+    sentAt.push(performance.now());
+    if (!limit) return undefined;
+    limit = false;
+    return new Response('{"error":{"code":"RATE_LIMITED","message":"slow down"}}',
+      { status: 429, headers: { 'content-type': 'application/json', 'retry-after': '0.05' } });
+  });
+  await s.client(s.adminKey, { fetch: rec.fetch }).listRequests();
+  t.same(rec.calls.map((c) => c.status), [429, 200], 'the 429 was retried and then succeeded');
+  // A lower bound only: the client's own backoff (retryDelayMs 20) would have gone again sooner.
+  t.ok(sentAt[1]! - sentAt[0]! >= 45, `the retry waited for Retry-After (${Math.round(sentAt[1]! - sentAt[0]!)} ms)`);
 
+  // A real 429: one call per (default, 60 s) window, so the second call is refused.
+  const limited = await s.key(['request:read'], { rateLimit: 1 });
   const noRetry = s.client(limited.key, { retries: 0 });
+  await noRetry.listRequests();
   const refused = await noRetry.listRequests().catch((e: unknown) => e);
   t.match(refused, { code: 'RATE_LIMITED', status: 429 });
   t.ok((refused as AgentGateError).retryAfterMs! > 0, 'Retry-After is exposed');
