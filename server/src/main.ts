@@ -49,8 +49,12 @@ async function main() {
     webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
     requestDefaultTtlSeconds: config.REQUEST_DEFAULT_TTL_SECONDS,
     publicUrl: config.PUBLIC_URL,
-    // Without a worker in this process, healthy means some `npm run worker` is beating.
-    healthChecks: { worker: async () => (worker ? worker.healthy() : anyWorkerAlive(sql, config.WORKER_DEAD_AFTER_MS)) },
+    healthChecks: {
+      // Without a worker in this process, healthy means some `npm run worker` is beating.
+      worker: async () => (worker ? worker.healthy() : anyWorkerAlive(sql, config.WORKER_DEAD_AFTER_MS)),
+      // Open long-polls, so an operator (or a test about to stop the process) can see them held.
+      live: async () => ({ ok: true, details: { openWaits: live.watchCount } }),
+    },
   });
   await app.listen({ port: config.PORT, host: config.HOST });
   const shownHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;

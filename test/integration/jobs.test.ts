@@ -177,11 +177,15 @@ t.test('deep health reports the worker', async (t) => {
   const h = await testApp(t);
   const worker = await inProcessWorker(t, h.sql, h.dbUrl);
   const { buildApp } = await import('../../server/src/http/app.ts');
-  const app = await buildApp({ sql: h.sql, logLevel: 'silent', healthChecks: { worker: async () => worker.healthy() } });
+  const app = await buildApp({ sql: h.sql, logLevel: 'silent', healthChecks: {
+    worker: async () => worker.healthy(),
+    live: async () => ({ ok: true, details: { openWaits: 3 } }),
+  } });
   t.teardown(() => app.close());
   const ok = await app.inject({ method: 'GET', url: '/health?deep=true' });
   t.equal(ok.statusCode, 200);
-  t.match(ok.json(), { status: 'ok', checks: { worker: { status: 'ok' } } });
+  t.match(ok.json(), { status: 'ok', checks: { worker: { status: 'ok' }, live: { status: 'ok', details: { openWaits: 3 } } } });
+  t.notOk('details' in ok.json().checks.worker, 'a check that answers only yes or no has no details');
   await worker.stop();
   const down = await app.inject({ method: 'GET', url: '/health?deep=true' });
   t.equal(down.statusCode, 503);

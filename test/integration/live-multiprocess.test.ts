@@ -5,7 +5,7 @@
 import t from 'tap';
 import { testDatabase } from '../helpers/db.ts';
 import { subscribe } from '../helpers/live.ts';
-import { startServerProcess } from '../helpers/process.ts';
+import { heldWaits, startServerProcess } from '../helpers/process.ts';
 
 const ADMIN_KEY = 'agk_multiprocess_admin_key_for_tests';
 
@@ -41,7 +41,8 @@ t.test('a decision through one process reaches the other process\'s clients', as
     t.equal(pending.headers.get('x-agentgate-wait'), 'timeout', 'still pending on the other process');
     const waiting = api(to.base, 'GET', `/api/requests/${id}/wait?timeout=120`, undefined, agentKey);
 
-    await new Promise((r) => setTimeout(r, 200)); // let the long-poll settle in (not asserted)
+    // Held, so the decision below must wake it across processes rather than be read at its start.
+    await heldWaits(to.base, 1);
     const decided = await api(via.base, 'POST', `/api/requests/${id}/decide`, { decision: 'approved', reason: 'ship it' });
     t.equal(decided.status, 200);
 
@@ -59,7 +60,7 @@ t.test('a decision through one process reaches the other process\'s clients', as
   const stream = await subscribe(b.base, agentKey, {});
   await stream.nextOfType('live');
   const waiting = api(b.base, 'GET', `/api/requests/${created.json.id}/wait?timeout=300`, undefined, agentKey);
-  await new Promise((r) => setTimeout(r, 200));
+  await heldWaits(b.base, 1);
   b.child.kill('SIGTERM');
   t.equal((await stream.closed).code, 1001);
   const answer = await waiting;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { connect } from '../../server/src/db/connect.ts';
 import { ROOT_DIR } from '../../server/src/db/paths.ts';
 import t from 'tap';
-import { freePort, startServerProcess } from '../helpers/process.ts';
+import { freePort, heldWaits, startServerProcess } from '../helpers/process.ts';
 
 t.test('embedded start, first admin key, graceful SIGTERM', async (t) => {
   mkdirSync(path.join(ROOT_DIR, 'data'), { recursive: true }); // absent on a fresh clone
@@ -27,7 +27,7 @@ t.test('embedded start, first admin key, graceful SIGTERM', async (t) => {
   const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   const created = await (await fetch(`${first.base}/api/requests`, { method: 'POST', headers: auth, body: JSON.stringify({ action: 'deploy' }) })).json() as { id: string };
   const waiting = fetch(`${first.base}/api/requests/${created.id}/wait?timeout=120`, { headers: auth });
-  await new Promise((r) => setTimeout(r, 300));
+  await heldWaits(first.base, 1);
   first.child.kill('SIGTERM');
   const answer = await waiting;
   t.equal(answer.status, 200, 'the long-poll in flight is answered');

@@ -10,7 +10,7 @@ import { AppError } from '../errors.ts';
 import { auth } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
 import { ErrorBody } from './schemas.ts';
-import { healthRoutes } from './health.ts';
+import { healthRoutes, type HealthCheck } from './health.ts';
 import { serializeRequest } from './logging.ts';
 import { parseJsonBody } from './json-body.ts';
 import { dashboardRoutes } from './dashboard.ts';
@@ -31,7 +31,7 @@ export interface AppOptions {
   trustProxy?: boolean;
   corsOrigins?: string[];
   /** Extra checks for GET /health?deep=true (e.g. the worker), keyed by name. */
-  healthChecks?: Record<string, () => Promise<boolean>>;
+  healthChecks?: Record<string, HealthCheck>;
   webhookAllowPrivate?: boolean;
   /** Timeout of a webhook test ping sent from the API (WEBHOOK_TIMEOUT_MS). */
   webhookTimeoutMs?: number;

@@ -2,7 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '../db/connect.ts';
 
-export async function healthRoutes(app: FastifyInstance, opts: { sql: Sql; checks: Record<string, () => Promise<boolean>> }) {
+/** A deep-health check: healthy or not, optionally with figures shown beside the status. */
+export type HealthCheck = () => Promise<boolean | { ok: boolean; details: Record<string, number> }>;
+
+export async function healthRoutes(app: FastifyInstance, opts: { sql: Sql; checks: Record<string, HealthCheck> }) {
   app.get('/health', {
     config: { scope: null },
     schema: {
@@ -14,7 +17,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { sql: Sql; check
   }, async (request, reply) => {
     const timestamp = new Date().toISOString();
     if (!(request.query as { deep?: boolean }).deep) return { status: 'ok', timestamp };
-    const checks: Record<string, { status: 'ok' | 'error'; latencyMs?: number; message?: string }> = {};
+    const checks: Record<string, { status: 'ok' | 'error'; latencyMs?: number; message?: string; details?: Record<string, number> }> = {};
     const started = performance.now();
     try {
       await opts.sql`select 1`;
@@ -24,7 +27,9 @@ export async function healthRoutes(app: FastifyInstance, opts: { sql: Sql; check
     }
     for (const [name, check] of Object.entries(opts.checks)) {
       try {
-        checks[name] = (await check()) ? { status: 'ok' } : { status: 'error' };
+        const result = await check();
+        const ok = typeof result === 'boolean' ? result : result.ok;
+        checks[name] = { status: ok ? 'ok' : 'error', ...(typeof result === 'object' && { details: result.details }) };
       } catch (err) {
         checks[name] = { status: 'error', message: (err as Error).message };
       }
