@@ -127,16 +127,21 @@ t.test('a worker killed between attempts: another process picks the retry up', a
   const r = await receiverFor(t);
   r.respond = (n) => (n === 1 ? 500 : 200);
   const w = await createWebhook(h, { url: r.url, events: ['request.created'] });
-  // A retry 2 s after the first attempt leaves room to kill the worker in between.
-  const first = childWorker(t, h.dbUrl, { WEBHOOK_RETRY_BASE_MS: '1000' });
+  // A retry 16 s after the first attempt: the kill surely lands before it is due.
+  const first = childWorker(t, h.dbUrl, { WEBHOOK_RETRY_BASE_MS: '8000' });
   await createRequest(h);
   await r.waitFor(1);
   await eventually(async () => (await h.sql`select 1 from webhook_delivery_attempts where attempt = 1`).length === 1, 'attempt 1 recorded');
   await first.kill9();
   t.equal(first.child.signalCode, 'SIGKILL', 'the first worker is gone');
   t.equal(r.received.length, 1, 'killed before the retry was due');
+  const retryJobs = await h.sql<{ id: string }[]>`
+    select id from graphile_worker.jobs where queue_name = ${`webhook:${w.id}`} and run_at > now() + interval '5 seconds'`;
+  t.equal(retryJobs.length, 1, 'the retry waits in the queue, due later');
+  // Due now, so the test need not sit out the 16 s (graphile-worker's own admin function).
+  await h.sql`select graphile_worker.reschedule_jobs(${retryJobs.map((j) => j.id)}::bigint[], run_at => now())`;
 
-  childWorker(t, h.dbUrl, { WEBHOOK_RETRY_BASE_MS: '1000' });
+  childWorker(t, h.dbUrl);
   const [, retry] = await r.waitFor(2);
   t.equal(retry!.json.deliveryId, r.received[0]!.json.deliveryId, 'the same delivery, attempt 2');
   const [d] = await eventually(async () => {
