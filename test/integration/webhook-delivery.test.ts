@@ -175,17 +175,21 @@ t.test('policy changes are delivered as policy.changed', async (t) => {
   const r = await receiverFor(t);
   await createWebhook(h, { url: r.url, events: ['policy.changed'] });
   await inProcessWorker(t, h.sql, h.dbUrl);
-  const id = 'pol_01jx0000000000000000000000';
-  await h.sql.begin((tx) => append(tx, {
+  const createPolicy = (id: string, name: string) => h.sql.begin((tx) => append(tx, {
     streamId: `policy-${id}`, streamType: 'policy', expectedVersion: 0,
-    events: [{ type: 'policy.created', data: { id, name: 'p', description: null, priority: 10, enabled: true, rules: [] } }],
+    events: [{ type: 'policy.created', data: { id, name, description: null, priority: 10, enabled: true, rules: [] } }],
     metadata: { actor: { type: 'system', id: 'test', name: 'test' }, channel: 'system' },
   }));
+  const id = 'pol_01jx0000000000000000000000';
+  const later = 'pol_01jx0000000000000000000002';
+  await createPolicy(id, 'p');
   await createRequest(h); // not subscribed
-  const [got] = await r.waitFor(1);
-  t.match(got!.json, { event: 'policy.changed', data: { id, change: 'created', policy: { id, name: 'p', priority: 10 } } });
-  await new Promise((res) => setTimeout(res, 300));
-  t.equal(r.received.length, 1, 'request events are not sent to a policy.changed webhook');
+  await createPolicy(later, 'q');
+  // One queue per webhook, in event order: a delivery of the request would come before the second policy.
+  const got = await r.waitFor(2);
+  t.match(got[0]!.json, { event: 'policy.changed', data: { id, change: 'created', policy: { id, name: 'p', priority: 10 } } });
+  t.match(got[1]!.json, { event: 'policy.changed', data: { id: later, change: 'created', policy: { id: later, name: 'q' } } },
+    'request events are not sent to a policy.changed webhook');
 });
 
 t.test('the event → public name mapping, in one SQL function', async (t) => {
