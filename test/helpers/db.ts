@@ -21,3 +21,16 @@ export async function testDatabase(t: Test, opts: { migrate?: boolean; poolSize?
   });
   return { url: url.toString(), sql, name };
 }
+
+/**
+ * The oldest transaction holding an xid anywhere on the server, for the message of a wait
+ * that gave up: log readers see nothing newer than it, and other test files share the server.
+ */
+export async function oldestOpenTransaction(sql: Sql): Promise<string> {
+  const [row] = await sql<{ pid: number; datname: string | null; xid: string; xact_start: Date | null; query: string }[]>`
+    select pid, datname, backend_xid::text as xid, xact_start, left(query, 300) as query
+    from pg_stat_activity where backend_xid is not null order by age(backend_xid) desc limit 1`;
+  if (!row) return 'oldest open transaction: none open now';
+  return `oldest open transaction: pid ${row.pid} in ${row.datname}, xid ${row.xid}, `
+    + `open since ${row.xact_start?.toISOString() ?? '?'}, last query: ${row.query}`;
+}

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import type { LiveEvent } from '../../clients/sdk/src/events.ts';
 import type { Sql } from '../../server/src/db/connect.ts';
+import { oldestOpenTransaction } from './db.ts';
 
 /** An `event` message as the server sends it, declared once by the SDK. */
 export type WireEvent = LiveEvent;
@@ -117,11 +118,15 @@ export async function until(cond: () => boolean, what = 'condition', timeoutMs =
  * Waits until every event is below the read horizon. Readers only see transactions older
  * than the oldest one still open anywhere on the server, and other test files share it.
  */
-export async function settled(sql: Sql): Promise<void> {
+export async function settled(sql: Sql, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
   for (;;) {
     const [row] = await sql<{ held: number }[]>`
       select count(*)::int as held from events where tx_id >= pg_snapshot_xmin(pg_current_snapshot())`;
     if (row!.held === 0) return;
+    if (Date.now() > end) {
+      throw new Error(`${row!.held} event(s) still above the read horizon after ${timeoutMs} ms; ${await oldestOpenTransaction(sql)}`);
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
 }

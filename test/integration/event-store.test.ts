@@ -12,7 +12,7 @@ import {
   type LogCursor,
 } from '../../server/src/events/store.ts';
 import type { EventMetadata, NewEvent, StoredEvent, StreamType } from '../../server/src/events/types.ts';
-import { testDatabase } from '../helpers/db.ts';
+import { oldestOpenTransaction, testDatabase } from '../helpers/db.ts';
 
 /** No projection interprets this stream type; only the audit log records its events. */
 const PROBE = 'probe' as StreamType;
@@ -296,6 +296,7 @@ t.test('reading by (transaction, position): nothing skipped when positions commi
     const seen: StoredEvent[] = [];
     async function reader() {
       let cursor = LOG_START;
+      let drainDeadline = Infinity;
       for (;;) {
         const batch = await readAfter(sql, cursor, 50);
         seen.push(...batch);
@@ -310,6 +311,10 @@ t.test('reading by (transaction, position): nothing skipped when positions commi
           const [left] = await sql<{ n: number }[]>`
             select count(*)::int as n from events where (tx_id, position) > (${cursor.txId}::xid8, ${cursor.position})`;
           if (left!.n === 0) return;
+          drainDeadline = Math.min(drainDeadline, Date.now() + 60_000);
+          if (Date.now() > drainDeadline) {
+            throw new Error(`${left!.n} committed event(s) still unread 60 s after the writers finished; ${await oldestOpenTransaction(sql)}`);
+          }
         }
         await sleep(2);
       }

@@ -1,7 +1,9 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import t from 'tap';
 import { append } from '../../server/src/events/store.ts';
+import type { Sql } from '../../server/src/db/connect.ts';
 import { testApp } from '../helpers/app.ts';
+import { oldestOpenTransaction } from '../helpers/db.ts';
 import { listenOn, logOrder, settled, until } from '../helpers/live.ts';
 
 type Line = { type: string; position: number; [k: string]: unknown };
@@ -12,7 +14,7 @@ function parse(body: string): Line[] {
 }
 
 /** A streaming GET that hands over each complete line as it arrives. */
-function follow(url: string, key: string) {
+function follow(url: string, key: string, sql: Sql) {
   const lines: string[] = [];
   let buffer = '';
   let res: IncomingMessage | null = null;
@@ -42,8 +44,16 @@ function follow(url: string, key: string) {
     parsed,
     response: () => res,
     ended,
-    async until(cond: () => boolean) {
-      while (!cond()) await new Promise<void>((r) => waiters.push(r));
+    async until(cond: () => boolean, timeoutMs = 60_000) {
+      const end = Date.now() + timeoutMs;
+      while (!cond()) {
+        // An open transaction elsewhere holds the follower back; say which rather than hang.
+        if (Date.now() > end) throw new Error(`the followed stream stalled for ${timeoutMs} ms; ${await oldestOpenTransaction(sql)}`);
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, 1_000);
+          waiters.push(() => { clearTimeout(timer); r(); });
+        });
+      }
     },
     abort: () => req.destroy(),
   };
@@ -128,7 +138,7 @@ t.test('NDJSON export of the log', async (t) => {
     const now = await logOrder(h.sql);
     const last = now[now.length - 1]!;
     const middle = order[Math.floor(order.length / 2)]!;
-    const f = follow(`${base}/api/events?from=${middle}&follow=true&streamType=request&streamType=other`, h.adminKey);
+    const f = follow(`${base}/api/events?from=${middle}&follow=true&streamType=request&streamType=other`, h.adminKey, h.sql);
     await f.until(() => f.parsed().some((l) => l.type === 'cursor'));
     const liveMark = f.parsed().find((l) => l.type === 'cursor')!;
     t.same(liveMark, { type: 'cursor', position: last, live: true }, 'the replay ended at the end of the log');
@@ -155,7 +165,7 @@ t.test('NDJSON export of the log', async (t) => {
 
   t.test('follow with limit ends after that many events with a cursor line', async (t) => {
     const base = `http://127.0.0.1:${(h.app.server.address() as { port: number }).port}`;
-    const f = follow(`${base}/api/events?from=0&follow=true&limit=5`, h.adminKey);
+    const f = follow(`${base}/api/events?from=0&follow=true&limit=5`, h.adminKey, h.sql);
     await f.ended;
     const lines = f.parsed();
     t.equal(lines.filter((l) => l.type === 'event').length, 5);
@@ -164,7 +174,7 @@ t.test('NDJSON export of the log', async (t) => {
 
   t.test('shutdown ends a followed response with a cursor line', async (t) => {
     const base = `http://127.0.0.1:${(h.app.server.address() as { port: number }).port}`;
-    const f = follow(`${base}/api/events?follow=true`, h.adminKey);
+    const f = follow(`${base}/api/events?follow=true`, h.adminKey, h.sql);
     await f.until(() => f.parsed().some((l) => l.type === 'cursor'));
     await h.app.close();
     await f.ended;
