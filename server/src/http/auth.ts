@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { hasScope, type Scope } from '../keys/scopes.ts';
-import { hashApiKey, KEY_PREFIX } from '../keys/secrets.ts';
+import { hashApiKey } from '../keys/secrets.ts';
 import type { Principal } from '../requests/decider.ts';
 
 export interface AuthenticatedPrincipal extends Principal {
@@ -66,7 +66,9 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
     if (scope === null) return;
 
     const token = bearerToken(request);
-    if (!token || !token.startsWith(KEY_PREFIX)) {
+    // Any token is looked up by its hash: generated keys start with agk_, but an
+    // ADMIN_API_KEY chosen by the operator need not.
+    if (!token) {
       throw new AppError('UNAUTHORIZED', 'Send an API key as "Authorization: Bearer agk_…"');
     }
     const row = await authenticateKey(opts.sql, token, opts.rateLimitWindowMs);

@@ -71,6 +71,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
 };
 
+const POSTGRES_INPUT_ERRORS = new Set(['22P05', '22021', '22P02', '22007', '22008', '22003', '54000']);
+
 export function sendError(reply: FastifyReply, code: ErrorCode, message?: string, details?: unknown) {
   return reply.code(ERRORS[code].status).send({
     error: { code, message: message ?? ERRORS[code].message, ...(details === undefined ? {} : { details }) },
@@ -86,6 +88,11 @@ export function errorHandler(err: FastifyError | AppError, request: FastifyReque
     const details = fieldProblems(err);
     const summary = details.map((d) => `${d.field} ${d.message}`).join('; ');
     return sendError(reply, 'VALIDATION_ERROR', `Invalid request: ${summary}`, details);
+  }
+  // Values PostgreSQL refuses to store or cast (NUL bytes, invalid text, unparsable
+  // dates or numbers in query strings) are the caller's input, not a server fault.
+  if (err.code && POSTGRES_INPUT_ERRORS.has(err.code) && (err as { severity?: string }).severity) {
+    return sendError(reply, 'VALIDATION_ERROR', `A value was not accepted: ${err.message}`);
   }
   const mapped = err.code ? FASTIFY_CODES[err.code] : undefined;
   if (mapped) return sendError(reply, mapped, err.message);

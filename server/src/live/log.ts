@@ -69,7 +69,7 @@ const toLive = (r: Row): LiveEvent => ({
  * adds no spaces). Webhook secrets, key hashes and idempotency keys never leave the server
  * (the audit projection removes the same fields); most events have none, and are not copied. recorded_at is rendered as the API's ISO form.
  */
-const SECRET_FIELDS = ['secret', 'keyHash', 'idempotency'];
+const SECRET_FIELDS = ['secret', 'keyHash', 'idempotency', 'approveTokenHash', 'denyTokenHash'];
 
 function messageOf(sql: Sql) {
   return sql`cross join lateral (

@@ -15,7 +15,6 @@ import type { WebSocket } from 'ws';
 import type { Sql } from '../db/connect.ts';
 import { cursorAt } from '../events/store.ts';
 import { authenticateKey } from '../http/auth.ts';
-import { KEY_PREFIX } from '../keys/secrets.ts';
 import { effectiveFilter, FilterRefused, READ_SCOPES, readableStreamTypes } from './access.ts';
 import type { Live, LiveListener } from './live.ts';
 import type { LiveEvent } from './log.ts';
@@ -165,7 +164,10 @@ class StreamConnection {
 
     const key = handshakeKey(this.request);
     if (key !== null) {
-      this.inbox = this.inbox.then(() => this.authenticate(key));
+      this.inbox = this.inbox.then(() => this.authenticate(key)).catch((err) => {
+        this.request.log.error({ err }, 'live stream authentication failed');
+        this.close(CLOSE.INTERNAL, 'internal error');
+      });
     } else {
       this.authTimer = setTimeout(
         () => this.close(CLOSE.UNAUTHORIZED, `authenticate within ${live.options.authTimeoutMs} ms`),
@@ -237,7 +239,6 @@ class StreamConnection {
     if (this.authTimer) clearTimeout(this.authTimer);
     this.authTimer = null;
     if (this.closed) return;
-    if (!key.startsWith(KEY_PREFIX)) return this.close(CLOSE.UNAUTHORIZED, 'the API key is not valid');
     const row = await authenticateKey(this.opts.sql, key, this.opts.rateLimitWindowMs);
     if (this.closed) return;
     if (!row) return this.close(CLOSE.UNAUTHORIZED, 'the API key is not valid');
@@ -250,6 +251,11 @@ class StreamConnection {
     this.keyId = row.id;
     this.scopes = row.scopes;
     this.registry.add(row.id, this);
+    // A revocation published while the lookup above was in flight reached no registry
+    // entry: look once more now that this connection will hear of any later one.
+    const [now] = await this.opts.sql<{ revoked_at: Date | null }[]>`select revoked_at from api_keys where id = ${row.id}`;
+    if (this.closed) return;
+    if (!now || now.revoked_at) return this.close(CLOSE.UNAUTHORIZED, 'the API key has been revoked');
     this.sendJson({ type: 'authenticated', keyId: row.id, streamTypes });
   }
 

@@ -66,6 +66,10 @@ export async function createRequest(
   const context = body.context ?? {};
   const urgency = body.urgency ?? 'normal';
   const now = new Date();
+  if (body.expiresAt && Number.isNaN(Date.parse(body.expiresAt))) {
+    // The date-time format admits a few strings no clock has (a leap second, 23:59:60).
+    throw new AppError('VALIDATION_ERROR', 'expiresAt is not a parsable time', [{ field: 'body.expiresAt', message: 'is not a parsable time' }]);
+  }
   // A request that names no expiry gets the server's default (REQUEST_DEFAULT_TTL_SECONDS), if any.
   const expiresAt = body.expiresAt ? new Date(body.expiresAt).toISOString()
     : options.defaultTtlSeconds ? new Date(now.getTime() + options.defaultTtlSeconds * 1000).toISOString() : null;

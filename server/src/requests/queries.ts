@@ -66,8 +66,9 @@ const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('bas
 function decodeCursor(s: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.c !== 'string' || Number.isNaN(Date.parse(c.c)) || typeof c.i !== 'string') throw new Error('shape');
-    if (c.u !== undefined && typeof c.u !== 'number') throw new Error('shape');
+    // Exactly what encodeCursor writes: anything else is forged or corrupted.
+    if (typeof c.c !== 'string' || Number.isNaN(Date.parse(c.c)) || new Date(c.c).toISOString() !== c.c || typeof c.i !== 'string') throw new Error('shape');
+    if (c.u !== undefined && !(Number.isInteger(c.u) && c.u >= 0 && c.u <= 3)) throw new Error('shape');
     return c;
   } catch {
     throw new AppError('INVALID_CURSOR', 'The cursor is not valid; use the nextCursor of a previous page');
