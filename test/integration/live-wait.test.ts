@@ -59,16 +59,18 @@ t.test('long-poll on a request', async (t) => {
     t.equal(cancelled.statusCode, 200, cancelled.body);
     t.match((await waitA).json(), { status: 'cancelled' });
 
-    const b = await create({ expiresAt: new Date(Date.now() + 1000).toISOString() });
+    // An hour out, so creating it can never be too late; the expiry below runs on a clock past it.
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    const b = await create({ expiresAt });
     const waitB = h.call('GET', `/api/requests/${b.id}/wait?timeout=120`, { key: agent.key });
     await until(() => h.app.live.watchCount === 1, 'the waiter');
     // What the expiry job does at expiresAt: the same command, through the one write path.
-    await new Promise((r) => setTimeout(r, 1100));
-    await executeCommand<RequestState>(h.sql, {
+    const expired = await executeCommand<RequestState>(h.sql, {
       streamId: streamId('request', b.id), streamType: 'request', initial: initialRequestState, evolve,
-      decide: (s) => decide({ type: 'expire', now: new Date() }, s),
+      decide: (s) => decide({ type: 'expire', now: new Date(Date.parse(expiresAt) + 1) }, s),
       metadata: { actor: { type: 'system', id: 'expiry', name: 'system' }, channel: 'worker' },
     });
+    t.same(expired.appended.map((e) => e.type), ['request.expired'], 'the expiry was recorded');
     const res = await waitB;
     t.equal(res.headers['x-agentgate-wait'], 'complete');
     t.match(res.json(), { status: 'expired' });
