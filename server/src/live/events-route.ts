@@ -16,8 +16,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { cursorAt, type LogCursor } from '../events/store.ts';
+import { principalOf } from '../http/auth.ts';
 import { errorResponses } from '../http/schemas.ts';
-import type { Live } from './live.ts';
+import { hasScope } from '../keys/scopes.ts';
+import type { Live, LiveListener } from './live.ts';
 import { readFiltered, type LogFilter } from './log.ts';
 import { Subscription } from './subscription.ts';
 
@@ -143,8 +145,27 @@ export async function eventsRoute(app: FastifyInstance, opts: EventsRouteOptions
       ...(q.limit !== undefined ? { maxEvents: q.limit } : {}),
     });
     const untrack = track(() => sub.close('shutdown', 'the server is shutting down'));
+    // The key was checked when the response began; a followed response outlives that check,
+    // so a revocation or the loss of audit:read ends it at once, as on the WebSocket.
+    const keyStream = `apikey-${principalOf(request).id}`;
+    const keyWatch: LiveListener = {
+      onEvents(events) {
+        for (const e of events) {
+          if (e.streamId !== keyStream || sub.closed) continue;
+          const scopes = e.type === 'apikey.updated' ? (JSON.parse(e.msg) as { data: { scopes?: string[] } }).data.scopes : undefined;
+          const revoked = e.type === 'apikey.revoked';
+          if (!revoked && !(scopes && !hasScope(scopes, 'audit:read'))) continue;
+          line(JSON.stringify({ type: 'error', error: revoked
+            ? { code: 'UNAUTHORIZED', message: 'The API key has been revoked' }
+            : { code: 'FORBIDDEN', message: 'The API key lost the "audit:read" scope' } }));
+          sub.close('error', 'key no longer allowed');
+        }
+      },
+    };
+    live.attach(keyWatch);
     const finish = () => {
       if (keepalive) clearInterval(keepalive);
+      live.detach(keyWatch);
       untrack();
       if (!gone) {
         cursorLine(sub.cursor);
@@ -155,6 +176,7 @@ export async function eventsRoute(app: FastifyInstance, opts: EventsRouteOptions
     reply.raw.once('close', () => {
       gone = true;
       if (keepalive) clearInterval(keepalive);
+      live.detach(keyWatch);
       untrack();
       sub.dispose();
     });
