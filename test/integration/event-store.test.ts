@@ -139,14 +139,17 @@ t.test('optimistic concurrency', async (t) => {
     });
     await holding.promise;
     const loser = appendProbe(sql, 'probe-occ', 2, [probe({ by: 'loser' })]).catch((e: unknown) => e);
-    // Let the loser reach the unique index and wait there on the winner's row.
-    for (let i = 0; i < 500; i++) {
+    // Let the loser reach the unique index and wait there for the winner's transaction.
+    let sawWait = false;
+    for (const end = Date.now() + 60_000; !sawWait && Date.now() < end;) {
       const [w] = await sql<{ n: number }[]>`
         select count(*)::int as n from pg_locks
-        where not granted and pid in (select pid from pg_stat_activity where datname = current_database())`;
-      if (w!.n > 0) break;
-      await sleep(10);
+        where not granted and locktype = 'transactionid'
+          and pid in (select pid from pg_stat_activity where datname = current_database())`;
+      sawWait = w!.n > 0;
+      if (!sawWait) await sleep(10);
     }
+    t.ok(sawWait, 'the loser waited on the unique index for the winner to finish');
     commit.resolve();
     await winner;
     t.match(await loser, { code: 'CONCURRENCY_CONFLICT' });
