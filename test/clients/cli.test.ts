@@ -181,7 +181,7 @@ t.test('request --wait: exit 0 when approved, 3 when denied or cancelled or refu
   const approved = await approving.done;
   t.equal(approved.code, 0, approved.stderr);
   t.match(json(approved), { id: a.id, status: 'approved' });
-  t.match(approved.stderr, '', 'no spinner when stderr is not a terminal');
+  t.equal(approved.stderr, '', 'no spinner when stderr is not a terminal');
   t.notMatch(approved.stderr, /⠋|waiting for a decision/);
 
   const denying = cli.start(['request', 'wipe', '--wait']);
