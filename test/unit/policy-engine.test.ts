@@ -166,7 +166,7 @@ t.test('a matched rule reports its policy, options and a readable reason', async
         {
           match: { action: 'send_email' },
           decision: 'route_to_human',
-          approvers: ['ops', 'security'],
+          approvers: ['reviewer:ops', 'key:key_01j00000000000000000000000'],
           channels: ['slack'],
           requireReason: true,
           requireDistinctApprover: true,
@@ -183,7 +183,7 @@ t.test('a matched rule reports its policy, options and a readable reason', async
     policyVersion: 7,
     policyName: 'auto-approve-emails',
     ruleIndex: 1,
-    approvers: ['ops', 'security'],
+    approvers: ['reviewer:ops', 'key:key_01j00000000000000000000000'],
     channels: ['slack'],
     requireReason: true,
     requireDistinctApprover: true,
@@ -191,7 +191,7 @@ t.test('a matched rule reports its policy, options and a readable reason', async
   });
   // and the returned lists are copies, so mutating them cannot leak into later results
   result.approvers.push('mallory');
-  t.same(engine.evaluate(subject()).approvers, ['ops', 'security']);
+  t.same(engine.evaluate(subject()).approvers, ['reviewer:ops', 'key:key_01j00000000000000000000000']);
 });
 
 t.test('optional rule fields default to empty / false', async (t) => {
@@ -406,7 +406,7 @@ t.test('well-formed rules validate', async (t) => {
         'requester.keyId': { $exists: true },
       },
       decision: 'auto_approve',
-      approvers: ['ops'],
+      approvers: ['reviewer:ops'],
       channels: ['email'],
       requireReason: true,
       requireDistinctApprover: false,
@@ -522,6 +522,12 @@ t.test('rule shape errors are refused', async (t) => {
       'rules[0].requireReason',
     ].sort(),
   );
+});
+
+t.test('approvers are identities, never display names', async (t) => {
+  const rule = (approvers: string[]) => [{ match: {}, decision: 'route_to_human', approvers }];
+  t.same(validatePolicyRules(rule(['*', 'key_01j00000000000000000000000', 'key:key_01j00000000000000000000000', 'reviewer:ann@example.com'])), { ok: true });
+  t.same(errorPaths(rule(['alice', 'key:alice', 'reviewer:'])), ['rules[0].approvers[0]', 'rules[0].approvers[1]', 'rules[0].approvers[2]']);
 });
 
 t.test('compilePolicies refuses invalid enabled policies and ignores disabled ones', async (t) => {

@@ -157,6 +157,8 @@ function checkOptionalBoolean(value: unknown, path: string, issues: ValidationIs
   return value;
 }
 
+const APPROVER = /^(\*|(key:)?key_[0-9a-z]{26}|reviewer:\S.*)$/;
+
 function compileRule(rule: unknown, path: string, issues: ValidationIssue[]): CompiledRule | null {
   if (!isPlainObject(rule)) {
     issues.push({ path, message: 'rule must be an object' });
@@ -176,6 +178,13 @@ function compileRule(rule: unknown, path: string, issues: ValidationIssue[]): Co
     issues.push({ path: `${path}.decision`, message: `must be one of ${DECISIONS.join(', ')}` });
   }
   const approvers = checkStringList(rule['approvers'], `${path}.approvers`, issues);
+  // Approvers are identities, never display names (names are not unique): a name could
+  // never match, leaving every matching request undecidable.
+  approvers?.forEach((a, i) => {
+    if (!APPROVER.test(a)) {
+      issues.push({ path: `${path}.approvers[${i}]`, message: 'must be "*", a key id (key_…, key:key_…) or "reviewer:<id>"' });
+    }
+  });
   const channels = checkStringList(rule['channels'], `${path}.channels`, issues);
   const requireReason = checkOptionalBoolean(rule['requireReason'], `${path}.requireReason`, issues);
   const requireDistinctApprover = checkOptionalBoolean(

@@ -15,7 +15,7 @@ export const PolicyRule = Type.Object(
         + '$eq $ne $in $nin $lt $lte $gt $gte $regex (RE2, with $flags "i") $exists $startsWith $endsWith $contains.',
     }),
     decision: PolicyDecisionKind,
-    approvers: Type.Optional(Type.Array(Type.String(), { description: 'Who may decide: key ids or names, "key:<name>", or "*"; empty = anyone with request:decide' })),
+    approvers: Type.Optional(Type.Array(Type.String(), { description: 'Who may decide: key ids ("key_…" or "key:key_…"), reviewer identities ("reviewer:<id>"), or "*"; empty = anyone with request:decide. Display names are refused: they are not unique.' })),
     channels: Type.Optional(Type.Array(Type.String(), { description: 'Where to notify people' })),
     requireReason: Type.Optional(Type.Boolean({ description: 'A decision must carry a reason' })),
     requireDistinctApprover: Type.Optional(Type.Boolean({ description: 'Not even an admin key may decide a request it created' })),
