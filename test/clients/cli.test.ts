@@ -2,11 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import type { ApprovalRequest } from '@agentgate/sdk';
 import { liveServer, until, type LiveServer } from './_helpers.ts';
 
-const BIN = path.resolve(import.meta.dirname, '../../clients/cli/bin/agentgate.js');
+// import.meta.dirname needs Node 20.11; the project supports every Node 20.
+const BIN = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../clients/cli/bin/agentgate.js');
 
 interface Run {
   code: number | null;

@@ -1,11 +1,13 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { ApprovalRequest, Policy } from '@agentgate/sdk';
 import { liveServer, until, type LiveServer } from './_helpers.ts';
 
-const BIN = path.resolve(import.meta.dirname, '../../clients/mcp/bin/agentgate-mcp.js');
+// import.meta.dirname needs Node 20.11; the project supports every Node 20.
+const BIN = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../clients/mcp/bin/agentgate-mcp.js');
 
 type Content = { type: string; text: string }[];
 interface Called {
