@@ -108,6 +108,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     const reaped = await reapDeadWorkers(sql, opts.deadAfterMs, id);
     if (reaped.length) log?.warn({ pools: reaped }, 'released the jobs of worker pools that stopped beating');
     await sql`select drain_job_outbox()`;
+    await sql`select purge_rate_limit_hits()`;
   };
   await beat();
   const timer = setInterval(() => {
