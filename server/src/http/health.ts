@@ -23,7 +23,9 @@ export async function healthRoutes(app: FastifyInstance, opts: { sql: Sql; check
       await opts.sql`select 1`;
       checks.database = { status: 'ok', latencyMs: Math.round((performance.now() - started) * 10) / 10 };
     } catch (err) {
-      checks.database = { status: 'error', message: (err as Error).message };
+      // The endpoint is public: the driver's text (addresses, user names) goes to the log only.
+      request.log.error({ err }, 'health check: database unreachable');
+      checks.database = { status: 'error', message: 'database unreachable' };
     }
     for (const [name, check] of Object.entries(opts.checks)) {
       try {
@@ -31,7 +33,8 @@ export async function healthRoutes(app: FastifyInstance, opts: { sql: Sql; check
         const ok = typeof result === 'boolean' ? result : result.ok;
         checks[name] = { status: ok ? 'ok' : 'error', ...(typeof result === 'object' && { details: result.details }) };
       } catch (err) {
-        checks[name] = { status: 'error', message: (err as Error).message };
+        request.log.error({ err }, `health check ${name} failed`);
+        checks[name] = { status: 'error', message: 'check failed' };
       }
     }
     const degraded = Object.values(checks).some((c) => c.status !== 'ok');
