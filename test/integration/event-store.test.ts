@@ -181,17 +181,22 @@ t.test('a transaction older than the stream head cannot append to it (per-stream
   t.same(read.map((e) => [e.version, e.data.by]), [[1, 'W'], [2, 'R, retried']], 'log order keeps the stream in version order');
 });
 
+/** Appends one probe event in a transaction left open until `release()`; `done` settles at commit. */
+async function appendHeldOpen(sql: Sql, streamId: string, data: Record<string, unknown>) {
+  const inserted = deferred<StoredEvent>();
+  const held = deferred();
+  const done = sql.begin(async (tx) => {
+    const [e] = await append(tx, { streamId, streamType: PROBE, expectedVersion: 0, events: [probe(data)], metadata: META });
+    inserted.resolve(e!);
+    await held.promise;
+  });
+  return { event: await inserted.promise, release: () => held.resolve(), done };
+}
+
 t.test('reading by (transaction, position): nothing skipped when positions commit out of order', async (t) => {
   t.test('a lower position still in flight holds back the higher one, then both come in order', async (t) => {
     const { sql } = await testDatabase(t);
-    const aInserted = deferred<StoredEvent>();
-    const releaseA = deferred();
-    const txA = sql.begin(async (tx) => {
-      const [a] = await append(tx, { streamId: 'probe-a', streamType: PROBE, expectedVersion: 0, events: [probe({ tx: 'A' })], metadata: META });
-      aInserted.resolve(a!);
-      await releaseA.promise;
-    });
-    const a = await aInserted.promise;
+    const { event: a, release: releaseA, done: txA } = await appendHeldOpen(sql, 'probe-a', { tx: 'A' });
     const [b] = await appendProbe(sql, 'probe-b', 0, [probe({ tx: 'B' })]);
     t.ok(b!.position > a.position, 'B took the higher position and committed first');
 
@@ -203,7 +208,7 @@ t.test('reading by (transaction, position): nothing skipped when positions commi
 
     t.same(await readAfter(sql, LOG_START, 100), [], 'readAfter holds B back while A is open');
 
-    releaseA.resolve();
+    releaseA();
     await txA;
     t.same(await naive(naiveFirst.at(-1)!), [], 'the naive reader, resuming after B, never sees A');
     const read = await readCount(sql, LOG_START, 2);
@@ -225,21 +230,14 @@ t.test('reading by (transaction, position): nothing skipped when positions commi
       return append(tx, { streamId: 'probe-b', streamType: PROBE, expectedVersion: 0, events: [probe({ tx: 'B' })], metadata: META });
     });
     await bHasXid.promise;
-    const aInserted = deferred<StoredEvent>();
-    const releaseA = deferred();
-    const txA = sql.begin(async (tx) => {
-      const [a] = await append(tx, { streamId: 'probe-a', streamType: PROBE, expectedVersion: 0, events: [probe({ tx: 'A' })], metadata: META });
-      aInserted.resolve(a!);
-      await releaseA.promise;
-    });
-    const a = await aInserted.promise;
+    const { event: a, release: releaseA, done: txA } = await appendHeldOpen(sql, 'probe-a', { tx: 'A' });
     bGo.resolve();
     const [b] = await txB;
     t.ok(a.position < b!.position && BigInt(b!.txId) < BigInt(a.txId), 'A: lower position, later transaction');
 
     const early = await readCount(sql, cursorAfter(zero!), 1);
     t.same(early.map((e) => e.position), [b!.position], 'B is readable while A is still open: it cannot be preceded by A');
-    releaseA.resolve();
+    releaseA();
     await txA;
     const all = await readCount(sql, LOG_START, 3);
     t.same(all.map((e) => e.position), [zero!.position, b!.position, a.position], 'log order: zero, B, A');
