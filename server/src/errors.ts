@@ -13,6 +13,7 @@ export const ERRORS = {
   UNSAFE_WEBHOOK_URL: { status: 400, message: 'The webhook URL is not allowed' },
   UNAUTHORIZED: { status: 401, message: 'A valid API key is required' },
   FORBIDDEN: { status: 403, message: 'This key lacks the required scope' },
+  KEY_ESCALATION: { status: 403, message: 'A key can grant only scopes and a rate limit within its own' },
   NOT_AN_APPROVER: { status: 403, message: 'This principal is not an approver for this request' },
   SELF_APPROVAL_FORBIDDEN: { status: 403, message: 'A request cannot be decided by the key that created it' },
   NOT_FOUND: { status: 404, message: 'Not found' },

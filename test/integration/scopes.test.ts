@@ -25,7 +25,8 @@ const policyBody = () => ({
   name: `scope-check-${unique()}`, priority: 1000, enabled: true,
   rules: [{ match: { action: 'scope_check_never_matches' }, decision: 'route_to_human', approvers: [], channels: [], requireReason: false }],
 });
-const keyBody = () => ({ name: `scope-check-${unique()}`, scopes: ['request:read'], rateLimit: null });
+// key:manage alone may grant only key:manage (a key grants no more than it holds).
+const keyBody = () => ({ name: `scope-check-${unique()}`, scopes: ['key:manage'], rateLimit: null });
 const keyRoutes = (base: string): Record<string, RouteSpec> => ({
   [`POST ${base}`]: { scope: 'key:manage', body: keyBody },
   [`GET ${base}`]: { scope: 'key:manage' },
@@ -247,8 +248,11 @@ t.test('holding one scope never grants another', async (t) => {
   const demote = await h.call('PATCH', `/api/keys/${adminId}`, { key: manager.key, body: { scopes: ['request:read'] } });
   t.equal(demote.statusCode, 403, 'key:manage cannot change an admin key');
 
-  // A key:manage key may still hand out the scopes it does not hold itself (only admin is reserved).
-  const minted = await h.call('POST', '/api/keys', { key: manager.key, body: { name: 'reader', scopes: ['request:read'] } });
+  // A key:manage key hands out only what it holds (see key-escalation.test.ts).
+  const widen = await h.call('POST', '/api/keys', { key: manager.key, body: { name: 'reader', scopes: ['request:read'] } });
+  t.equal(widen.statusCode, 403, 'key:manage cannot hand out a scope it lacks');
+  t.equal(widen.json().error.code, 'KEY_ESCALATION');
+  const minted = await h.call('POST', '/api/keys', { key: manager.key, body: { name: 'deputy', scopes: ['key:manage'] } });
   t.equal(minted.statusCode, 201, minted.body);
 
   const after = await h.sql`select count(*)::int as n from events`;

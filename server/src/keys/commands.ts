@@ -2,7 +2,7 @@ import type { Sql } from '../db/connect.ts';
 import { executeCommand } from '../events/command.ts';
 import { streamId, type EventMetadata } from '../events/types.ts';
 import { newId } from '../ids.ts';
-import { decideKey, evolveKey, initialKeyState, type KeyCommand, type KeyFields } from './decider.ts';
+import { decideKey, evolveKey, initialKeyState, SYSTEM_GRANTOR, type KeyCommand, type KeyFields, type KeyGrantor } from './decider.ts';
 import { displayPrefix, generateApiKey, hashApiKey } from './secrets.ts';
 
 export function runKeyCommand(sql: Sql, id: string, command: KeyCommand, metadata: EventMetadata) {
@@ -16,10 +16,13 @@ export function runKeyCommand(sql: Sql, id: string, command: KeyCommand, metadat
   });
 }
 
-/** Creates a key; the plaintext is returned here once and never stored. */
-export async function createKey(sql: Sql, fields: KeyFields, metadata: EventMetadata, plaintext = generateApiKey()) {
+/**
+ * Creates a key; the plaintext is returned here once and never stored. `by` is who grants
+ * it (the system unless given); the metadata's actor is recorded as its creator.
+ */
+export async function createKey(sql: Sql, fields: KeyFields, metadata: EventMetadata, plaintext = generateApiKey(), by: KeyGrantor = SYSTEM_GRANTOR) {
   const id = newId('apikey');
-  await runKeyCommand(sql, id, { type: 'create', id, keyHash: hashApiKey(plaintext), keyPrefix: displayPrefix(plaintext), fields }, metadata);
+  await runKeyCommand(sql, id, { type: 'create', id, keyHash: hashApiKey(plaintext), keyPrefix: displayPrefix(plaintext), fields, by }, metadata);
   return { id, key: plaintext };
 }
 

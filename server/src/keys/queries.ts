@@ -24,3 +24,20 @@ export async function getKey(sql: Sql, id: string): Promise<ApiKey> {
   if (!row) throw new AppError('NOT_FOUND', `API key ${id} not found`);
   return toApiKey(row);
 }
+
+/**
+ * The keys that created `keyId`, directly or through keys they created in turn (nearest
+ * first). Four-eyes uses it: a key minted by the requester, or by a key it minted, is
+ * the requester's own hand.
+ */
+export async function keyCreators(sql: Sql, keyId: string): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    with recursive lineage (id, depth) as (
+      select created_by->>'id', 1 from api_keys where id = ${keyId} and created_by->>'type' = 'key'
+      union
+      select k.created_by->>'id', l.depth + 1 from lineage l join api_keys k on k.id = l.id
+      where k.created_by->>'type' = 'key' and l.depth < 1000
+    )
+    select id from lineage where id is not null order by depth`;
+  return rows.map((r) => r.id);
+}

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
@@ -7,6 +7,7 @@ import { eventMetadata } from '../http/context.ts';
 import { errorResponses, IdParams } from '../http/schemas.ts';
 import { isId } from '../ids.ts';
 import { createKey, runKeyCommand } from './commands.ts';
+import type { KeyGrantor } from './decider.ts';
 import { getKey, listKeys } from './queries.ts';
 import { ApiKey, CreatedKey, CreateKeyBody, UpdateKeyBody, type CreateKeyBody as CreateT, type UpdateKeyBody as UpdateT } from './schemas.ts';
 
@@ -14,6 +15,12 @@ function keyId(params: unknown): string {
   const id = (params as { id: string }).id;
   if (!isId('apikey', id)) throw new AppError('INVALID_ID', `"${id}" is not an API key id (key_…)`, { field: 'params.id' });
   return id;
+}
+
+/** The acting key, as the key decider judges what it may grant. */
+function grantorOf(request: FastifyRequest): KeyGrantor {
+  const p = principalOf(request);
+  return { id: p.id, admin: p.admin, scopes: p.scopes, rateLimit: p.rateLimit };
 }
 
 function requireBody<T>(body: T | undefined): T {
@@ -30,15 +37,12 @@ export async function keyRoutes(app: FastifyInstance, opts: { sql: Sql }) {
 
     app.post(base, {
       config: { scope: 'key:manage' },
-      schema: { hide, tags, summary: 'Create an API key (the key is shown once)', body: CreateKeyBody, response: { 201: CreatedKey, ...errorResponses(400, 403) } },
+      schema: { hide, tags, summary: 'Create an API key (the key is shown once)',
+        description: 'A key that is not admin may grant only scopes it holds itself and a rate limit no looser than its own (403 KEY_ESCALATION). The acting key is recorded as the new key\'s creator.',
+        body: CreateKeyBody, response: { 201: CreatedKey, ...errorResponses(400, 403) } },
     }, async (request, reply) => {
       const body = requireBody(request.body as CreateT | undefined);
-      const actor = principalOf(request);
-      // Only an admin may hand out admin: key:manage alone cannot escalate.
-      if (body.scopes.includes('admin') && !actor.admin) {
-        throw new AppError('FORBIDDEN', 'Only an admin key can create an admin key', { requiredScope: 'admin' });
-      }
-      const { id, key } = await createKey(sql, { name: body.name, scopes: body.scopes, rateLimit: body.rateLimit ?? null }, eventMetadata(request));
+      const { id, key } = await createKey(sql, { name: body.name, scopes: body.scopes, rateLimit: body.rateLimit ?? null }, eventMetadata(request), undefined, grantorOf(request));
       const created = await getKey(sql, id);
       return reply.code(201).send({ id, key, name: created.name, scopes: created.scopes, rateLimit: created.rateLimit, createdAt: created.createdAt });
     });
@@ -59,18 +63,13 @@ export async function keyRoutes(app: FastifyInstance, opts: { sql: Sql }) {
 
     app.patch(`${base}/:id`, {
       config: { scope: 'key:manage' },
-      schema: { hide, tags, summary: 'Rename a key, change its scopes or rate limit', params: IdParams, body: UpdateKeyBody, response: { 200: ApiKey, ...errorResponses(400, 403, 404, 409) } },
+      schema: { hide, tags, summary: 'Rename a key, change its scopes or rate limit',
+        description: 'A key that is not admin cannot change itself, and the key it changes must end within its own scopes and rate limit (403 KEY_ESCALATION).',
+        params: IdParams, body: UpdateKeyBody, response: { 200: ApiKey, ...errorResponses(400, 403, 404, 409) } },
     }, async (request) => {
       const id = keyId(request.params);
       const body = requireBody(request.body as UpdateT | undefined);
-      const actor = principalOf(request);
-      if (!actor.admin) {
-        const current = await getKey(sql, id);
-        if (body.scopes?.includes('admin') || current.scopes.includes('admin')) {
-          throw new AppError('FORBIDDEN', 'Only an admin key can change an admin key or grant admin', { requiredScope: 'admin' });
-        }
-      }
-      await runKeyCommand(sql, id, { type: 'update', changes: body }, eventMetadata(request));
+      await runKeyCommand(sql, id, { type: 'update', changes: body, by: grantorOf(request) }, eventMetadata(request));
       return getKey(sql, id);
     });
 
@@ -79,11 +78,7 @@ export async function keyRoutes(app: FastifyInstance, opts: { sql: Sql }) {
       schema: { hide, tags, summary: 'Revoke a key: it stops working at once, on every server', params: IdParams, response: { 200: ApiKey, ...errorResponses(400, 403, 404, 409) } },
     }, async (request) => {
       const id = keyId(request.params);
-      const actor = principalOf(request);
-      if (!actor.admin && (await getKey(sql, id)).scopes.includes('admin')) {
-        throw new AppError('FORBIDDEN', 'Only an admin key can revoke an admin key', { requiredScope: 'admin' });
-      }
-      await runKeyCommand(sql, id, { type: 'revoke' }, eventMetadata(request));
+      await runKeyCommand(sql, id, { type: 'revoke', by: grantorOf(request) }, eventMetadata(request));
       return getKey(sql, id);
     });
   }

@@ -5,6 +5,7 @@ import { executeCommand } from '../events/command.ts';
 import { isUniqueViolation } from '../events/store.ts';
 import { streamId, type EventMetadata } from '../events/types.ts';
 import { newId } from '../ids.ts';
+import { keyCreators } from '../keys/queries.ts';
 import { evaluatePolicies } from '../policies/evaluate.ts';
 import { decide, evolve, initialRequestState, type Principal, type RequestCommand, type RequestState } from './decider.ts';
 import { getRequest } from './queries.ts';
@@ -95,12 +96,18 @@ export async function createRequest(
   return { request: await getRequest(sql, id), created: true };
 }
 
+/** The principal with the keys that created it, which four-eyes judges. */
+export async function withCreators(sql: Sql, principal: Principal): Promise<Principal> {
+  return principal.type === 'key' ? { ...principal, creators: await keyCreators(sql, principal.id) } : principal;
+}
+
 export async function decideRequest(
   sql: Sql, id: string, decision: 'approved' | 'denied', reason: string | null, label: string | null,
   principal: Principal, metadata: EventMetadata, viaLink?: string,
 ): Promise<ApprovalRequest> {
   await runRequestCommand(sql, id, {
-    type: 'decide', decision, reason, label, principal, now: new Date(), ...(viaLink !== undefined ? { viaLink } : {}),
+    type: 'decide', decision, reason, label, principal: await withCreators(sql, principal), now: new Date(),
+    ...(viaLink !== undefined ? { viaLink } : {}),
   }, metadata);
   return getRequest(sql, id);
 }

@@ -18,6 +18,8 @@ export type PolicyOutcome = Evaluation;
 export interface Principal extends Actor {
   type: 'key' | 'reviewer';
   admin: boolean;
+  /** For a key: the keys that created it, directly or transitively (see keyCreators). */
+  creators?: readonly string[];
 }
 
 export interface RequestState {
@@ -145,9 +147,14 @@ export function decide(command: RequestCommand, state: RequestState): RequestEve
       if (outcome?.requireReason && !command.reason?.trim()) {
         throw new AppError('REASON_REQUIRED', undefined, [{ field: 'reason', message: 'required by policy' }]);
       }
-      const ownRequest = p.type === 'key' && state.requester?.id === p.id;
-      if (ownRequest && (!p.admin || outcome?.requireDistinctApprover)) {
-        throw new AppError('SELF_APPROVAL_FORBIDDEN', 'a request cannot be decided by the key that created it');
+      const requesterId = state.requester?.id;
+      const ownRequest = p.type === 'key' && requesterId === p.id;
+      // A key minted by the requester (or by a key it minted) is the requester's own hand.
+      const ownKey = p.type === 'key' && requesterId !== undefined && (p.creators ?? []).includes(requesterId);
+      if ((ownRequest || ownKey) && (!p.admin || outcome?.requireDistinctApprover)) {
+        throw new AppError('SELF_APPROVAL_FORBIDDEN', ownRequest
+          ? 'a request cannot be decided by the key that created it'
+          : 'a request cannot be decided by a key that its requesting key created (directly or through other keys)');
       }
       const decider: Actor = { type: p.type, id: p.id, name: p.name };
       return [{

@@ -11,7 +11,7 @@ import { streamId, type EventMetadata } from '../events/types.ts';
 import { hasScope } from '../keys/scopes.ts';
 import { newId } from '../ids.ts';
 import { decide, evolve, initialRequestState, type Principal, type RequestState } from './decider.ts';
-import { decideRequest } from './commands.ts';
+import { decideRequest, withCreators } from './commands.ts';
 import { findRequest } from './queries.ts';
 import type { ApprovalRequest } from './schemas.ts';
 
@@ -35,6 +35,7 @@ export async function issueDecisionLinks(
   const deny = newToken();
   const now = new Date();
   const linkId = newId('link');
+  const issuer = await withCreators(sql, principal);
   const { appended } = await executeCommand<RequestState>(sql, {
     streamId: streamId('request', requestId),
     streamType: 'request',
@@ -42,7 +43,7 @@ export async function issueDecisionLinks(
     evolve: (s, e) => evolve(s, e),
     decide: (s) => decide({
       type: 'issue_links', linkId, approveTokenHash: hashToken(approve), denyTokenHash: hashToken(deny),
-      expiresAt: new Date(now.getTime() + opts.expiresInSeconds * 1000).toISOString(), reviewer: opts.reviewer, principal, now,
+      expiresAt: new Date(now.getTime() + opts.expiresInSeconds * 1000).toISOString(), reviewer: opts.reviewer, principal: issuer, now,
     }, s),
     metadata,
   });
