@@ -92,6 +92,30 @@ begin
 end;
 $$;
 
+-- One line of deliveries per webhook (webhook_outbox, sql/0030): the job `deliver_webhook`
+-- keyed `webhook:<id>` runs when the head of the line is due, and sends due heads back to
+-- back. Every change to the line calls this, so a line with rows always has its job; a
+-- later delivery never wakes the line before its head's retry is due.
+create or replace function wake_webhook_line(p_webhook_id text) returns void language plpgsql as $$
+declare
+  v_due timestamptz;
+begin
+  select due_at into v_due from webhook_outbox where webhook_id = p_webhook_id order by seq limit 1;
+  if v_due is null then return; end if;
+  perform enqueue_job('deliver_webhook', jsonb_build_object('webhookId', p_webhook_id),
+    p_queue_name => 'webhook:' || p_webhook_id, p_run_at => v_due, p_job_key => 'webhook:' || p_webhook_id,
+    p_max_attempts => 25);
+end;
+$$;
+
+-- Puts a delivery (the payload of its first attempt) at the end of its webhook's line.
+create or replace function queue_webhook_delivery(p_webhook_id text, p_payload jsonb) returns void language plpgsql as $$
+begin
+  insert into webhook_outbox (webhook_id, delivery_id, payload) values (p_webhook_id, p_payload->>'deliveryId', p_payload);
+  perform wake_webhook_line(p_webhook_id);
+end;
+$$;
+
 create or replace function schedule_jobs(e events) returns void language plpgsql as $$
 declare
   d jsonb := e.data;
@@ -114,18 +138,22 @@ begin
       v_id := substr(e.stream_id, length('policy-') + 1);
     when 'webhook' then
       v_id := substr(e.stream_id, length('webhook-') + 1);
-      -- The next attempt of a failed delivery, due when the attempt said; one queue per
-      -- webhook keeps its deliveries in event order.
-      if e.type = 'webhook.delivery_attempted' and d->>'nextAttemptAt' is not null then
-        perform enqueue_job('deliver_webhook',
-          jsonb_build_object('webhookId', v_id, 'deliveryId', d->>'deliveryId', 'attempt', (d->>'attempt')::integer + 1,
-            'event', d->>'event', 'position', d->'eventPosition'),
-          p_queue_name => 'webhook:' || v_id, p_run_at => (d->>'nextAttemptAt')::timestamptz, p_max_attempts => 5);
+      if e.type = 'webhook.delivery_attempted' then
+        -- The attempt moves the line: a failed attempt with a retry keeps its place at the
+        -- head until the retry is due; a success or a final failure leaves the line.
+        if d->>'nextAttemptAt' is not null then
+          update webhook_outbox set attempt = (d->>'attempt')::integer + 1, due_at = (d->>'nextAttemptAt')::timestamptz
+          where delivery_id = d->>'deliveryId';
+        else
+          delete from webhook_outbox where delivery_id = d->>'deliveryId';
+        end if;
+        perform wake_webhook_line(v_id);
       elsif e.type = 'webhook.redelivery_requested' then
-        perform enqueue_job('deliver_webhook',
+        perform queue_webhook_delivery(v_id,
           jsonb_build_object('webhookId', v_id, 'deliveryId', d->>'deliveryId', 'attempt', 1,
-            'event', d->>'event', 'position', d->'eventPosition', 'redeliveryOf', d->>'of'),
-          p_queue_name => 'webhook:' || v_id, p_max_attempts => 5);
+            'event', d->>'event', 'position', d->'eventPosition', 'redeliveryOf', d->>'of'));
+      elsif e.type = 'webhook.deleted' then
+        delete from webhook_outbox where webhook_id = v_id;
       end if;
       return;
     else
@@ -140,7 +168,11 @@ begin
     select 1 from events x where x.stream_id = e.stream_id and x.type = e.type and x.version < e.version) then
     return;
   end if;
-  for w in select id from webhooks where enabled and events && array[v_public, '*'] order by id loop
+  -- request.approved / request.denied (the names the original project delivered) subscribe
+  -- to request.decided for that outcome only, and are delivered under that name.
+  for w in select id, not (events && array[v_public, '*']) as by_outcome from webhooks
+    where enabled and events && (array[v_public, '*'] || case when v_public = 'request.decided' then array[e.type] else array[]::text[] end)
+    order by id loop
     if v_subject is null then
       v_subject := jsonb_build_object('type', e.stream_type, 'eventType', e.type, 'id', v_id, 'row',
         case e.stream_type
@@ -148,11 +180,11 @@ begin
           else (select to_jsonb(p) from policies p where p.id = v_id)
         end);
     end if;
-    perform enqueue_job('deliver_webhook',
-      jsonb_build_object('webhookId', w.id, 'deliveryId', new_prefixed_id('dlv'), 'attempt', 1, 'event', v_public,
+    perform queue_webhook_delivery(w.id,
+      jsonb_build_object('webhookId', w.id, 'deliveryId', new_prefixed_id('dlv'), 'attempt', 1,
+        'event', case when w.by_outcome then e.type else v_public end,
         'position', e.position, 'timestamp', to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-        'subject', v_subject),
-      p_queue_name => 'webhook:' || w.id, p_max_attempts => 5);
+        'subject', v_subject));
   end loop;
 end;
 $$;

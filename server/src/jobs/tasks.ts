@@ -5,7 +5,8 @@
 import type { Task, TaskList } from 'graphile-worker';
 import type { Sql } from '../db/connect.ts';
 import { expireRequest } from '../requests/commands.ts';
-import { runDeliveryJob, WORKER_METADATA, type DeliverJobPayload, type DeliveryOptions } from '../webhooks/delivery.ts';
+import { WORKER_METADATA, type DeliveryOptions } from '../webhooks/delivery.ts';
+import { serveWebhookLine } from '../webhooks/line.ts';
 import type { LogSink } from './logging.ts';
 
 export interface TaskContext {
@@ -14,11 +15,11 @@ export interface TaskContext {
   log?: LogSink;
 }
 
-/** One HTTP attempt of one webhook delivery; the trigger adds the next attempt if due. */
+/** A webhook's line of deliveries: every due head, in order, back to back (webhooks/line.ts). */
 export const deliverWebhook = (ctx: TaskContext): Task => async (payload, helpers) => {
-  const job = payload as DeliverJobPayload;
-  const result = await runDeliveryJob(ctx.sql, job, ctx.delivery);
-  ctx.log?.debug({ jobId: helpers.job.id, deliveryId: job.deliveryId, attempt: job.attempt, result }, 'webhook delivery job done');
+  const { webhookId } = payload as { webhookId: string };
+  const run = await serveWebhookLine(ctx.sql, webhookId, ctx.delivery);
+  ctx.log?.debug({ jobId: helpers.job.id, webhookId, ...run }, 'webhook line served');
 };
 
 /** A pending request whose expiresAt has come becomes `expired`; a decided one stays as it is. */

@@ -1,8 +1,8 @@
 /**
  * The background worker: a graphile-worker pool on the application's database, run
  * inside the server (WORKER_ENABLED) or alone (`npm run worker`). Any number of them
- * share the jobs (SKIP LOCKED); one webhook's deliveries stay in order through their
- * queue.
+ * share the jobs (SKIP LOCKED); one webhook's deliveries stay in order through its line
+ * (webhooks/line.ts), served by one job at a time (its queue).
  *
  * Crashes: graphile-worker releases the jobs of a pool that stops cleanly, but the jobs
  * (and queues) locked by a killed process stay locked for 4 hours, its `locked_at`

@@ -1,8 +1,8 @@
 /**
  * Webhook deliveries: building the body, sending one attempt and recording it as a
- * `webhook.delivery_attempted` event. Jobs are never added here: the events' trigger
- * (projections/50_jobs.sql) adds the first job of a delivery with the event that causes
- * it, and the next one (retry) with the attempt that failed.
+ * `webhook.delivery_attempted` event. Nothing is queued here: the events' trigger
+ * (projections/50_jobs.sql) puts a delivery in its webhook's line with the event that
+ * causes it, and moves the line with each recorded attempt (line.ts serves it).
  */
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
@@ -16,7 +16,7 @@ import { findDeliveryRow, findWebhookRow, type WebhookRow } from './queries.ts';
 import { postJson, type PostOptions } from './sender.ts';
 import { signatureHeaders } from './signing.ts';
 
-/** The payload of a `deliver_webhook` job, as written by schedule_jobs() in SQL. */
+/** One attempt of a delivery: a webhook_outbox row's payload (written by schedule_jobs() in SQL) at its current attempt. */
 export interface DeliverJobPayload {
   webhookId: string;
   deliveryId: string;
@@ -126,13 +126,13 @@ async function recordAttempt(sql: Sql, webhookId: string, outcome: AttemptOutcom
   }
 }
 
-export type DeliveryJobResult = 'sent' | 'duplicate' | 'webhook_gone' | 'no_body';
+export type AttemptResult = 'sent' | 'duplicate' | 'webhook_gone' | 'no_body';
 
 /**
- * Runs one `deliver_webhook` job: one HTTP attempt, recorded once. The next attempt,
- * when due, is added as a job by the trigger in the recording transaction.
+ * One HTTP attempt of a delivery, recorded once. The recording transaction's trigger
+ * moves the webhook's line (the retry keeps the head until it is due).
  */
-export async function runDeliveryJob(sql: Sql, job: DeliverJobPayload, opts: DeliveryOptions): Promise<DeliveryJobResult> {
+export async function runDeliveryAttempt(sql: Sql, job: DeliverJobPayload, opts: DeliveryOptions): Promise<AttemptResult> {
   const { webhook, recorded } = await webhookForAttempt(sql, job);
   if (recorded) return 'duplicate';
   if (!webhook) return 'webhook_gone';

@@ -1,0 +1,72 @@
+/**
+ * One webhook receives its events in order, retries included, and a backlog drains at
+ * the receiver's speed: the webhook's line (webhook_outbox) served by one job.
+ */
+import t from 'tap';
+import { testApp, type TestApp } from '../helpers/app.ts';
+import { createWebhook, receiverFor } from '../helpers/webhook-receiver.ts';
+import { eventually, inProcessWorker, jobSchema } from '../helpers/worker.ts';
+
+async function createRequest(h: TestApp, action = 'deploy') {
+  const res = await h.call('POST', '/api/requests', { body: { action } });
+  if (res.statusCode !== 201) throw new Error(res.body);
+  return res.json() as { id: string };
+}
+
+t.test('a delivery waiting for its retry holds back later deliveries to the same webhook, not to others', async (t) => {
+  const h = await testApp(t);
+  const slow = await receiverFor(t);
+  const other = await receiverFor(t);
+  slow.respond = (n) => (n === 1 ? 500 : 200); // request.created fails once
+  await createWebhook(h, { url: slow.url, events: ['request.created', 'request.decided'] });
+  await createWebhook(h, { url: other.url, events: ['request.created', 'request.decided'] });
+  // The retry comes 2 s after the failure: ample time for request.decided to overtake it.
+  await inProcessWorker(t, h.sql, h.dbUrl, { delivery: { allowPrivate: true, timeoutMs: 5000, retry: { baseMs: 1000, maxMs: 60_000 } } });
+
+  const req = await createRequest(h);
+  await slow.waitFor(1);
+  const decided = await h.call('POST', `/api/requests/${req.id}/decide`, { body: { decision: 'approved' } });
+  t.equal(decided.statusCode, 200);
+
+  const [, otherDecided] = await other.waitFor(2);
+  t.equal(otherDecided!.json.event, 'request.decided', 'another webhook is not held back');
+  t.equal(slow.received.length, 1, 'while the failed delivery waits for its retry, nothing overtakes it');
+
+  const got = await slow.waitFor(3);
+  t.same(got.map((g) => g.json.event), ['request.created', 'request.created', 'request.decided'], 'the retry first, then the later event');
+  t.equal(got[0]!.json.deliveryId, got[1]!.json.deliveryId, 'attempt 2 of the same delivery');
+  t.ok(otherDecided!.at < got[1]!.at, 'the other webhook had its decision before the retry was due');
+});
+
+t.test('a delivery that gives up lets the next one go', async (t) => {
+  const h = await testApp(t);
+  const r = await receiverFor(t);
+  r.respond = (_n, got) => (got.json.event === 'request.created' ? 503 : 200);
+  const w = await createWebhook(h, { url: r.url, events: ['request.created', 'request.decided'], maxAttempts: 2 });
+  await inProcessWorker(t, h.sql, h.dbUrl);
+  const req = await createRequest(h);
+  await h.call('POST', `/api/requests/${req.id}/decide`, { body: { decision: 'denied' } });
+  const got = await r.waitFor(3);
+  t.same(got.map((g) => g.json.event), ['request.created', 'request.created', 'request.decided']);
+  const rows = await eventually(async () => {
+    const list = await h.sql<{ event: string; status: string }[]>`
+      select event, status from webhook_deliveries where webhook_id = ${w.id} order by event_position`;
+    return list.length === 2 && list[1]!.status === 'success' && list;
+  }, 'both deliveries settled');
+  t.same(rows, [{ event: 'request.created', status: 'failed' }, { event: 'request.decided', status: 'success' }]);
+  t.equal((await h.sql`select 1 from webhook_outbox`).length, 0, 'the line is empty');
+});
+
+t.test('a backlog of due deliveries drains back to back, not one per poll interval', async (t) => {
+  const h = await testApp(t);
+  const r = await receiverFor(t);
+  await createWebhook(h, { url: r.url, events: ['request.created'] });
+  await jobSchema(h.sql, h.dbUrl);
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) ids.push((await createRequest(h, `backlog_${i}`)).id); // no worker yet: 20 due deliveries
+
+  // A worker that polls once a minute: only back-to-back pick-up delivers 20 in the time allowed.
+  await inProcessWorker(t, h.sql, h.dbUrl, { pollIntervalMs: 60_000 });
+  const got = await r.waitFor(20, undefined, 30_000);
+  t.same(got.map((g) => g.json.data.id), ids, 'all 20, in event order');
+});
