@@ -142,6 +142,11 @@ t.test('invalid policies are refused and write nothing', async (t) => {
       code: 'INVALID_POLICY', field: 'body.rules[0].decision',
     },
     {
+      name: 'match on the requester\'s key name',
+      body: { name: 'a', rules: [{ match: { 'requester.keyName': 'ci-bot' }, decision: 'auto_approve' }] },
+      code: 'INVALID_POLICY', field: 'body.rules[0].match.requester.keyName', message: /only requester\.keyId.*names are not unique/,
+    },
+    {
       name: 'rule that is not an object',
       body: { name: 'a', rules: ['approve everything'] },
       code: 'INVALID_POLICY', field: 'body.rules[0]',

@@ -247,7 +247,14 @@ t.test('paths never walk the prototype chain', async (t) => {
 t.test('requester.keyId can be matched', async (t) => {
   t.ok(matches({ 'requester.keyId': 'key_123' }));
   t.notOk(matches({ 'requester.keyId': 'key_123' }, { requester: { keyId: 'key_999', keyName: 'ci' } }));
-  t.ok(matches({ 'requester.keyName': { $in: ['ci', 'cron'] } }));
+});
+
+t.test('the requester is matched by key id only, never by its name (names are not unique)', async (t) => {
+  for (const key of ['requester.keyName', 'requester', 'requester.keyId.length', 'requester.name']) {
+    const path = `rules[0].match.${key}`;
+    t.match(errorFor([{ match: { [key]: 'ci' }, decision: 'auto_approve' }], path), /only requester\.keyId.*not unique/, `${key} is refused`);
+  }
+  t.throws(() => compilePolicies([{ id: 'p', name: 'p', priority: 1, enabled: true, version: 1, rules: [{ match: { 'requester.keyName': 'ci' }, decision: 'auto_approve' }] }]));
 });
 
 // ---------------------------------------------------------------------------

@@ -162,6 +162,14 @@ t.test('decide', async (t) => {
     request.given(created(), evaluated()).when(approve(otherKey)).then(t, [approvedBy(otherKey)]);
   });
 
+  t.test('four eyes: nor does a key the requester minted, directly or transitively', async (t) => {
+    const minted = { ...otherKey, creators: [agent.id] };
+    const grandchild = { ...otherKey, creators: ['key_between', agent.id] };
+    request.given(created(), evaluated()).when(approve(minted)).thenError(t, 'SELF_APPROVAL_FORBIDDEN');
+    request.given(created(), evaluated()).when(deny(grandchild)).thenError(t, 'SELF_APPROVAL_FORBIDDEN');
+    request.given(created(), evaluated()).when(approve({ ...otherKey, creators: ['key_someone_else'] })).then(t, [approvedBy(otherKey)]);
+  });
+
   t.test('four eyes: an admin may decide its own request unless the rule requires a distinct approver', async (t) => {
     const own = created({ requester: admin });
     request.given(own, evaluated()).when(approve(admin)).then(t, [approvedBy(admin)]);
@@ -257,6 +265,7 @@ t.test('decision links', async (t) => {
     request.given(created(), evaluated({ approvers: ['key_admin'] })).when(issue(otherKey)).thenError(t, 'NOT_AN_APPROVER');
     request.given(created(), evaluated({ approvers: ['key_admin'] })).when(issue(admin)).then(t, [issued(admin)]);
     request.given(created(), evaluated()).when(issue(agent)).thenError(t, 'SELF_APPROVAL_FORBIDDEN');
+    request.given(created(), evaluated()).when(issue({ ...otherKey, creators: [agent.id] })).thenError(t, 'SELF_APPROVAL_FORBIDDEN');
     request.given(created({ requester: admin }), evaluated({ requireDistinctApprover: true })).when(issue(admin)).thenError(t, 'SELF_APPROVAL_FORBIDDEN');
   });
 

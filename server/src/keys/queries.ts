@@ -28,16 +28,18 @@ export async function getKey(sql: Sql, id: string): Promise<ApiKey> {
 /**
  * The keys that created `keyId`, directly or through keys they created in turn (nearest
  * first). Four-eyes uses it: a key minted by the requester, or by a key it minted, is
- * the requester's own hand.
+ * the requester's own hand. The walk ends at an admin key: handing out identities is
+ * what an admin is for, so the keys it mints are the people it issued them to.
  */
 export async function keyCreators(sql: Sql, keyId: string): Promise<string[]> {
   const rows = await sql<{ id: string }[]>`
     with recursive lineage (id, depth) as (
-      select created_by->>'id', 1 from api_keys where id = ${keyId} and created_by->>'type' = 'key'
+      select c.id, 1 from api_keys k join api_keys c on c.id = k.created_by->>'id'
+      where k.id = ${keyId} and k.created_by->>'type' = 'key' and not ('admin' = any(c.scopes))
       union
-      select k.created_by->>'id', l.depth + 1 from lineage l join api_keys k on k.id = l.id
-      where k.created_by->>'type' = 'key' and l.depth < 1000
+      select c.id, l.depth + 1 from lineage l join api_keys k on k.id = l.id join api_keys c on c.id = k.created_by->>'id'
+      where k.created_by->>'type' = 'key' and not ('admin' = any(c.scopes)) and l.depth < 1000
     )
-    select id from lineage where id is not null order by depth`;
+    select id from lineage order by depth`;
   return rows.map((r) => r.id);
 }

@@ -493,6 +493,13 @@ export function compileMatch(
       issues.push({ path: keyPath, message: 'match path must be non-empty and have no empty segments' });
       continue;
     }
+    if (segments[0] === 'requester' && (segments.length !== 2 || segments[1] !== 'keyId')) {
+      issues.push({
+        path: keyPath,
+        message: 'only requester.keyId can be matched: key names are not unique, and anyone who may create keys can name one after another',
+      });
+      continue;
+    }
     if (key.startsWith('$')) {
       issues.push({
         path: keyPath,

@@ -10,7 +10,8 @@ export const PolicyDecisionKind = Type.Union(DECISIONS.map((d) => Type.Literal(d
 export const PolicyRule = Type.Object(
   {
     match: Type.Record(Type.String(), Type.Unknown(), {
-      description: 'Dot paths over { action, urgency, params, context, requester } (a bare key looks in params), all ANDed. '
+      description: 'Dot paths over { action, urgency, params, context, requester.keyId } (a bare key looks in params), all ANDed. '
+        + 'requester.keyName is refused: key names are not unique. '
         + 'A value is a literal (equality; "*" globs on action) or an object of operators: '
         + '$eq $ne $in $nin $lt $lte $gt $gte $regex (RE2, with $flags "i") $exists $startsWith $endsWith $contains.',
     }),
