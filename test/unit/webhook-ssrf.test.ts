@@ -11,18 +11,23 @@ t.test('each refused address class, IPv4 and IPv6, is named', async (t) => {
     ['0.0.0.0', /unspecified/], ['0.1.2.3', /unspecified/], ['::', /unspecified/],
     ['100.64.0.1', /CGNAT/], ['100.127.255.254', /CGNAT/],
     ['169.254.169.254', /metadata/], ['fd00:ec2::254', /metadata/], ['169.254.170.2', /metadata/],
-    ['255.255.255.255', /reserved/], ['240.0.0.1', /reserved/], ['2001:db8::1', /reserved/],
+    ['255.255.255.255', /broadcast/], ['240.0.0.1', /reserved/], ['2001:db8::1', /reserved/],
     // IPv4 inside IPv6
     ['::ffff:127.0.0.1', /loopback/], ['::ffff:7f00:1', /loopback/], ['::ffff:10.0.0.1', /private/],
-    ['::ffff:169.254.169.254', /metadata/], ['::7f00:1', /loopback.*embedded/], ['64:ff9b::a00:1', /private.*embedded/],
-    ['2002:c0a8:101::1', /private.*embedded/],
+    ['::ffff:169.254.169.254', /metadata/], ['::7f00:1', /IPv4-compatible/], ['::8.8.8.8', /IPv4-compatible/],
+    // Translation and tunnel prefixes lead wherever the embedded IPv4 address does: none is global unicast.
+    ['64:ff9b::a00:1', /NAT64/], ['64:ff9b::808:808', /NAT64/], ['64:ff9b:1::a00:1', /NAT64/],
+    ['2002:c0a8:101::1', /6to4/], ['2001::1', /Teredo/], ['2001:0:4136:e378:8000:63bf:3fff:fdd2', /Teredo/],
+    ['::ffff:0:a00:1', /IPv4-translated/], ['::ffff:0:808:808', /IPv4-translated/],
+    ['fec0::1', /site-local/], ['192.88.99.1', /reserved/], ['192.0.2.1', /reserved/], ['198.18.0.1', /./],
+    ['2001:2::1', /benchmarking/], ['100::1', /discard/],
   ];
   for (const [address, reason] of cases) t.match(classifyAddress(address), reason, address);
 });
 
 t.test('public addresses pass, including near the edges of the refused ranges', async (t) => {
   for (const address of ['8.8.8.8', '1.1.1.1', '172.15.255.255', '172.32.0.1', '100.63.255.255', '100.128.0.1',
-    '11.0.0.1', '169.253.255.255', '223.255.255.255', '2606:4700:4700::1111', '2a00:1450:4001::1', '64:ff9b::808:808', '::ffff:8.8.8.8']) {
+    '11.0.0.1', '169.253.255.255', '223.255.255.255', '2606:4700:4700::1111', '2a00:1450:4001::1', '::ffff:8.8.8.8']) {
     t.equal(classifyAddress(address), null, address);
   }
 });
