@@ -15,6 +15,8 @@ export const ERRORS = {
   FORBIDDEN: { status: 403, message: 'This key lacks the required scope' },
   KEY_ESCALATION: { status: 403, message: 'A key can grant only scopes and a rate limit within its own' },
   NOT_AN_APPROVER: { status: 403, message: 'This principal is not an approver for this request' },
+  UNKNOWN_REVIEWER: { status: 403, message: 'This person is not in the reviewer directory' },
+  REVIEWER_DISABLED: { status: 403, message: 'This reviewer is disabled' },
   SELF_APPROVAL_FORBIDDEN: { status: 403, message: 'A request cannot be decided by the key that created it' },
   NOT_FOUND: { status: 404, message: 'Not found' },
   ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
@@ -23,6 +25,7 @@ export const ERRORS = {
   REQUEST_EXPIRED: { status: 409, message: 'The request has expired' },
   NOT_CANCELLABLE: { status: 403, message: 'Only the key that created a request (or an admin) may cancel it' },
   CONCURRENCY_CONFLICT: { status: 409, message: 'The resource was changed concurrently; retry' },
+  DUPLICATE_IDENTITY: { status: 409, message: 'An identity (email, Slack or Discord user, key) already belongs to another reviewer' },
   DUPLICATE_NAME: { status: 409, message: 'The name is already taken' },
   DELIVERY_NOT_ATTEMPTED: { status: 409, message: 'The delivery has not been attempted yet' },
   KEY_REVOKED: { status: 409, message: 'The key is already revoked' },
@@ -32,6 +35,8 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body must be application/json' },
   RATE_LIMITED: { status: 429, message: 'Rate limit exceeded' },
   INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
+  CHANNEL_NOT_CONFIGURED: { status: 409, message: 'The channel is not configured' },
+  CHANNEL_FAILED: { status: 502, message: 'The channel\'s API refused or failed' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is unavailable' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

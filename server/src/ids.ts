@@ -8,6 +8,7 @@ export const ID_PREFIXES = {
   apikey: 'key',
   delivery: 'dlv',
   link: 'lnk',
+  reviewer: 'rev',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

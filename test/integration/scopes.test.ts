@@ -64,6 +64,12 @@ const ROUTES: Record<string, RouteSpec> = {
   ...keyRoutes('/api/keys'),
   ...keyRoutes('/api/api-keys'),
 
+  'GET /api/reviewers': { scope: 'reviewer:manage' },
+  'POST /api/reviewers': { scope: 'reviewer:manage', body: () => ({ name: `scope check ${unique()}`, groups: ['oncall'] }) },
+  'GET /api/reviewers/:id': { scope: 'reviewer:manage' },
+  'PATCH /api/reviewers/:id': { scope: 'reviewer:manage', body: () => ({ disabled: true }) },
+  'DELETE /api/reviewers/:id': { scope: 'reviewer:manage' },
+
   'GET /api/audit': { scope: 'audit:read' },
   // The event log as NDJSON: every stream type, so only for audit readers.
   'GET /api/events': { scope: 'audit:read' },
@@ -111,7 +117,7 @@ async function openApiRoutes(h: TestApp): Promise<string[]> {
 }
 
 /** A well-formed id of the right kind for each parameter, chosen by the segment before it. */
-const ID_KIND: Record<string, string> = { requests: 'req', policies: 'pol', webhooks: 'whk', keys: 'key', 'api-keys': 'key', deliveries: 'dlv' };
+const ID_KIND: Record<string, string> = { requests: 'req', policies: 'pol', webhooks: 'whk', keys: 'key', 'api-keys': 'key', deliveries: 'dlv', reviewers: 'rev' };
 const fakeId = (prefix: string) => `${prefix}_01${'0123456789abcdefghjkmnpqrstvwxyz'.slice(0, 24)}`;
 
 function concreteUrl(route: string, spec: RouteSpec): { method: string; url: string } {

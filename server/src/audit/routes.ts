@@ -12,7 +12,12 @@ export const AuditEntrySchema = Type.Object({
   eventType: Type.String({ description: 'created, policy_evaluated, approved, … for requests; policy.updated, apikey.revoked, … otherwise' }),
   event: Type.String({ description: 'The full event type' }),
   action: Nullable(Type.String()),
-  actor: Type.Object({ type: Type.String(), id: Type.String(), name: Type.String() }),
+  actor: Type.Object({
+    type: Type.String(), id: Type.String(), name: Type.String(),
+    channel: Type.Optional(Type.String({ description: 'A reviewer deciding from a channel: which one' })),
+    externalId: Type.Optional(Type.String({ description: "The channel's own user id (Slack U…, Discord id, email)" })),
+    keyId: Type.Optional(Type.String({ description: 'A reviewer deciding with their linked API key: that key' })),
+  }),
   channel: Nullable(Type.String()),
   details: JsonObject,
   createdAt: Timestamp,

@@ -25,6 +25,11 @@ export interface CommandSpec<S> {
    * version check and is decided again.
    */
   load?: (tx: TxSql) => Promise<{ state: S; version: number } | null>;
+  /**
+   * Reads the outside facts `decide` needs (who else holds a unique identity, …) in the
+   * same transaction, after the serializeOn lock, so they cannot change before the append.
+   */
+  prepare?: (tx: TxSql) => Promise<void>;
   /** Extra work in the same transaction, after the append (e.g. enqueueing jobs). */
   afterAppend?: (tx: TxSql, appended: StoredEvent[], state: S) => Promise<void>;
 }
@@ -44,6 +49,7 @@ export async function executeCommand<S>(sql: Sql, spec: CommandSpec<S>, attempts
     try {
       return await sql.begin(async (tx) => {
         if (spec.serializeOn) await tx`select pg_advisory_xact_lock(hashtextextended(${spec.serializeOn}, 0))`;
+        if (spec.prepare) await spec.prepare(tx);
         const loaded = spec.load ? await spec.load(tx) : null;
         let state: S;
         let version: number;

@@ -3,6 +3,11 @@ export interface Actor {
   type: 'key' | 'reviewer' | 'system' | 'policy';
   id: string;
   name: string;
+  /** A reviewer acting through a channel: which one, and the channel's own user id (Slack U…, Discord snowflake, email address). */
+  channel?: Channel;
+  externalId?: string;
+  /** A reviewer acting through the API key linked to them: that key. */
+  keyId?: string;
 }
 
 export type Channel = 'api' | 'dashboard' | 'slack' | 'discord' | 'email' | 'cli' | 'mcp' | 'worker' | 'system';
@@ -22,7 +27,7 @@ export interface NewEvent<T extends string = string, D extends object = object> 
   data: D;
 }
 
-export type StreamType = 'request' | 'policy' | 'apikey' | 'webhook';
+export type StreamType = 'request' | 'policy' | 'apikey' | 'webhook' | 'reviewer';
 
 /** An event as stored in the log. */
 export interface StoredEvent {

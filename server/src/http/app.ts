@@ -20,6 +20,7 @@ import { policyRoutes } from '../policies/routes.ts';
 import { keyRoutes } from '../keys/routes.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
+import { reviewerRoutes } from '../reviewers/routes.ts';
 import { Live } from '../live/live.ts';
 import { liveRoutes } from '../live/routes.ts';
 
@@ -139,6 +140,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(keyRoutes, { sql: opts.sql });
   await app.register(webhookRoutes, { sql: opts.sql, allowPrivate: opts.webhookAllowPrivate ?? false, timeoutMs: opts.webhookTimeoutMs });
   await app.register(auditRoutes, { sql: opts.sql });
+  await app.register(reviewerRoutes, { sql: opts.sql });
 
   let live = opts.live;
   if (!live) {

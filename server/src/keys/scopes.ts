@@ -8,6 +8,7 @@ export const SCOPES = [
   'policy:read',
   'policy:write',
   'key:manage',
+  'reviewer:manage',
   'audit:read',
 ] as const;
 

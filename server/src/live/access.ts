@@ -4,20 +4,21 @@
  * A stream type is visible to whoever may already read that resource through the API,
  * and to `audit:read` (the audit log shows every event anyway) and `admin`:
  *   request → request:read · policy → policy:read (policy:write) · webhook → webhook:manage
- *   apikey  → key:manage   · any other or future type → audit:read only.
+ *   apikey  → key:manage   · reviewer → reviewer:manage · any other or future type → audit:read only.
  * A key that can see no stream type is refused. Secrets are removed from every event
  * whatever the scope (see log.ts).
  */
 import { hasScope, type Scope } from '../keys/scopes.ts';
 import type { LiveEvent, LogFilter } from './log.ts';
 
-export const STREAM_TYPES = ['request', 'policy', 'webhook', 'apikey'] as const;
+export const STREAM_TYPES = ['request', 'policy', 'webhook', 'apikey', 'reviewer'] as const;
 
 const RESOURCE_SCOPE: Record<(typeof STREAM_TYPES)[number], Scope> = {
   request: 'request:read',
   policy: 'policy:read',
   webhook: 'webhook:manage',
   apikey: 'key:manage',
+  reviewer: 'reviewer:manage',
 };
 
 /** The stream types a key may read, or null for "every type" (audit:read, admin). */
@@ -32,7 +33,7 @@ export const canReadAnyStream = (scopes: readonly string[]) => {
 };
 
 /** The scopes that would let a key read some events, for error messages. */
-export const READ_SCOPES = ['request:read', 'policy:read', 'webhook:manage', 'key:manage', 'audit:read'] as const;
+export const READ_SCOPES = ['request:read', 'policy:read', 'webhook:manage', 'key:manage', 'reviewer:manage', 'audit:read'] as const;
 
 /** What a subscriber asks for (the `filter` of a WebSocket subscribe). */
 export interface SubscribeFilter {

@@ -157,7 +157,9 @@ function checkOptionalBoolean(value: unknown, path: string, issues: ValidationIs
   return value;
 }
 
-const APPROVER = /^(\*|(key:)?key_[0-9a-z]{26}|reviewer:\S.*)$/;
+const APPROVER = /^(\*|(key:)?key_[0-9a-z]{26}|rev_[0-9a-z]{26}|reviewer:\S.*|group:[a-z0-9][a-z0-9._-]{0,63})$/;
+/** Where a routed request is announced (see channels/destinations.ts). */
+const CHANNEL = /^(slack|discord|email|slack:(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{2,20})|discord:[0-9]{15,21}|email:[^\s@]+@[^\s@]+\.[^\s@]+|group:[a-z0-9][a-z0-9._-]{0,63})$/;
 
 function compileRule(rule: unknown, path: string, issues: ValidationIssue[]): CompiledRule | null {
   if (!isPlainObject(rule)) {
@@ -182,10 +184,15 @@ function compileRule(rule: unknown, path: string, issues: ValidationIssue[]): Co
   // never match, leaving every matching request undecidable.
   approvers?.forEach((a, i) => {
     if (!APPROVER.test(a)) {
-      issues.push({ path: `${path}.approvers[${i}]`, message: 'must be "*", a key id (key_…, key:key_…) or "reviewer:<id>"' });
+      issues.push({ path: `${path}.approvers[${i}]`, message: 'must be "*", a key id (key_…, key:key_…), a reviewer id (rev_…) or "group:<name>"' });
     }
   });
   const channels = checkStringList(rule['channels'], `${path}.channels`, issues);
+  channels?.forEach((c, i) => {
+    if (!CHANNEL.test(c)) {
+      issues.push({ path: `${path}.channels[${i}]`, message: 'must be "slack", "discord", "email" (the configured default), "slack:#channel", "slack:C…", "discord:<channel id>", "email:<address>" or "group:<name>"' });
+    }
+  });
   const requireReason = checkOptionalBoolean(rule['requireReason'], `${path}.requireReason`, issues);
   const requireDistinctApprover = checkOptionalBoolean(
     rule['requireDistinctApprover'],

@@ -3,11 +3,14 @@ import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { executeCommand } from '../events/command.ts';
 import { isUniqueViolation } from '../events/store.ts';
-import { streamId, type EventMetadata } from '../events/types.ts';
+import { streamId, type Actor, type EventMetadata } from '../events/types.ts';
 import { newId } from '../ids.ts';
 import { keyCreators } from '../keys/queries.ts';
 import { evaluatePolicies } from '../policies/evaluate.ts';
-import { decide, evolve, initialRequestState, type Principal, type RequestCommand, type RequestState } from './decider.ts';
+import { personByChannel, personByKey } from '../reviewers/queries.ts';
+import {
+  decide, evolve, initialRequestState, type DecisionRefused, type Principal, type RequestCommand, type RequestState, type ReviewerChannel,
+} from './decider.ts';
 import { getRequest } from './queries.ts';
 import type { ApprovalRequest, CreateRequestBody } from './schemas.ts';
 
@@ -105,11 +108,45 @@ export async function decideRequest(
   sql: Sql, id: string, decision: 'approved' | 'denied', reason: string | null, label: string | null,
   principal: Principal, metadata: EventMetadata, viaLink?: string,
 ): Promise<ApprovalRequest> {
+  // A key linked to a reviewer decides as that person (their groups count, the audit log names them).
+  const person = principal.type === 'key' && !principal.person ? await personByKey(sql, principal.id) : null;
+  const acting = person && !person.disabled ? { ...principal, person } : principal;
   await runRequestCommand(sql, id, {
-    type: 'decide', decision, reason, label, principal: await withCreators(sql, principal), now: new Date(),
+    type: 'decide', decision, reason, label, principal: await withCreators(sql, acting), now: new Date(),
     ...(viaLink !== undefined ? { viaLink } : {}),
   }, metadata);
   return getRequest(sql, id);
+}
+
+export type ChannelDecision =
+  | { outcome: 'decided'; request: ApprovalRequest; decider: Actor }
+  | { outcome: 'refused'; refusal: DecisionRefused; request: ApprovalRequest };
+
+/**
+ * A decision clicked in Slack or Discord, or made through an emailed link: the person is
+ * looked up in the directory by the channel's own user id at this moment, and the request
+ * decider judges them like any other principal. A refusal is recorded and returned (the
+ * channel answers with its reason); a missing reason, a decided or expired request throw.
+ */
+export async function decideFromChannel(
+  sql: Sql, id: string,
+  input: { decision: 'approved' | 'denied'; reason: string | null; channel: ReviewerChannel; externalId: string; viaLink?: string },
+  metadata: Omit<EventMetadata, 'actor' | 'channel'>,
+): Promise<ChannelDecision> {
+  const found = await personByChannel(sql, input.channel, input.externalId);
+  // Four eyes reaches the reviewer linked to a key the requester minted, too.
+  const person = found?.keyId ? { ...found, keyCreators: await keyCreators(sql, found.keyId) } : found;
+  const actor: Actor = person
+    ? { type: 'reviewer', id: person.reviewerId, name: person.name, channel: input.channel, externalId: input.externalId }
+    : { type: 'system', id: `${input.channel}:${input.externalId}`, name: `${input.channel} user ${input.externalId}`, channel: input.channel, externalId: input.externalId };
+  const { appended } = await runRequestCommand(sql, id, {
+    type: 'channel_decide', decision: input.decision, reason: input.reason, channel: input.channel, externalId: input.externalId,
+    person, now: new Date(), ...(input.viaLink !== undefined ? { viaLink: input.viaLink } : {}),
+  }, { ...metadata, actor, channel: input.channel });
+  const request = await getRequest(sql, id);
+  const event = appended[0]!;
+  if (event.type === 'request.decision_refused') return { outcome: 'refused', refusal: event.data as unknown as DecisionRefused, request };
+  return { outcome: 'decided', request, decider: (event.data as { decider: Actor }).decider };
 }
 
 export async function cancelRequest(sql: Sql, id: string, reason: string | null, principal: Principal, metadata: EventMetadata) {

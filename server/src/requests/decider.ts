@@ -14,13 +14,32 @@ export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'can
 /** What the policy engine concluded, as recorded on the request. */
 export type PolicyOutcome = Evaluation;
 
-/** The authenticated principal acting: an API key or a signed-in reviewer. */
+/** The authenticated principal acting: an API key or a reviewer (signed in, or clicking in a channel). */
 export interface Principal extends Actor {
   type: 'key' | 'reviewer';
   admin: boolean;
   /** For a key: the keys that created it, directly or transitively (see keyCreators). */
   creators?: readonly string[];
+  /**
+   * The person in the reviewer directory behind this principal: a key's linked reviewer,
+   * or the reviewer itself (with the key linked to them). One person, one identity.
+   */
+  person?: Person;
 }
+
+/** A reviewer as the decider needs them: who, which key is theirs, their groups. */
+export interface Person {
+  reviewerId: string;
+  name: string;
+  keyId: string | null;
+  groups: string[];
+  disabled: boolean;
+  /** The keys that created the linked key, directly or transitively (see keyCreators). */
+  keyCreators?: readonly string[];
+}
+
+/** Channels where a person decides by clicking or following a link, with that channel's own user id. */
+export type ReviewerChannel = 'slack' | 'discord' | 'email';
 
 export interface RequestState {
   id: string | null;
@@ -56,7 +75,18 @@ export type RequestEvent =
   | NewEvent<'request.approved' | 'request.denied', { decider: Actor; label: string | null; reason: string | null }>
   | NewEvent<'request.expired', { reason: string }>
   | NewEvent<'request.cancelled', { cancelledBy: Actor; reason: string | null }>
-  | NewEvent<'request.decision_link_issued', DecisionLink & { linkId: string }>;
+  | NewEvent<'request.decision_link_issued', DecisionLink & { linkId: string }>
+  | NewEvent<'request.decision_refused', DecisionRefused>;
+
+/** Someone tried to decide from a channel and may not: nothing changes, but an auditor sees the attempt. */
+export interface DecisionRefused {
+  decision: 'approved' | 'denied';
+  channel: ReviewerChannel;
+  externalId: string;
+  reviewer: { id: string; name: string } | null;
+  code: 'UNKNOWN_REVIEWER' | 'REVIEWER_DISABLED' | 'NOT_AN_APPROVER' | 'SELF_APPROVAL_FORBIDDEN';
+  message: string;
+}
 
 export type RequestCommand =
   | {
@@ -75,6 +105,15 @@ export type RequestCommand =
       /** The expiry asked for; the request's own expiry caps it. */
       expiresAt: string; reviewer: string | null; principal: Principal; now: Date;
     }
+  | {
+      /**
+       * A click in Slack or Discord, or an emailed link, by whoever the channel says it was:
+       * `person` is the directory's reviewer for that channel identity, null when unknown.
+       * A refusal (unknown, disabled, not an approver, four-eyes) is recorded, not thrown.
+       */
+      type: 'channel_decide'; decision: 'approved' | 'denied'; reason: string | null;
+      channel: ReviewerChannel; externalId: string; person: Person | null; now: Date; viaLink?: string;
+    }
   | { type: 'cancel'; reason: string | null; principal: Principal; now: Date }
   | { type: 'expire'; now: Date };
 
@@ -90,15 +129,60 @@ function mustBePending(state: RequestState, now: Date): void {
   }
 }
 
+/** Every name under which a rule's approvers list may mention this principal. */
+function identitiesOf(p: Principal): Set<string> {
+  const ids = new Set([p.id, `${p.type}:${p.id}`]);
+  if (p.person) {
+    ids.add(p.person.reviewerId).add(`reviewer:${p.person.reviewerId}`);
+    if (p.person.keyId) ids.add(p.person.keyId).add(`key:${p.person.keyId}`);
+    for (const g of p.person.groups) ids.add(`group:${g}`);
+  }
+  return ids;
+}
+
 /**
  * Whether a principal is named in a rule's approvers list: by key id (`key_…` or `key:key_…`),
- * by reviewer identity (`reviewer:<id>`), or `*`. Never by display name: names are not
- * unique, and anyone allowed to mint keys could otherwise name one after an approver.
+ * by reviewer id (`rev_…`, `reviewer:rev_…`), by a group of the reviewer (`group:oncall`),
+ * or `*`. A key linked to a reviewer is that reviewer, and the other way round. Never by
+ * display name: names are not unique, and anyone allowed to mint keys could otherwise
+ * name one after an approver.
  */
 export function isApprover(approvers: string[], p: Principal): boolean {
   if (approvers.length === 0) return true;
-  return approvers.some((a) => a === '*' || a === p.id || a === `${p.type}:${p.id}`);
+  const ids = identitiesOf(p);
+  return approvers.some((a) => a === '*' || ids.has(a));
 }
+
+/**
+ * Whether the principal is the requester's own hand: the requesting key, or a key it minted
+ * (directly or through other keys), or a reviewer linked to either.
+ */
+function requestersOwnHand(state: RequestState, p: Principal): 'requester' | 'minted' | null {
+  const requesterId = state.requester?.id;
+  if (requesterId === undefined) return null;
+  const keyId = p.type === 'key' ? p.id : p.person?.keyId ?? null;
+  if (keyId === requesterId) return 'requester';
+  const creators = p.type === 'key' ? p.creators ?? p.person?.keyCreators : p.person?.keyCreators;
+  return keyId !== null && (creators ?? []).includes(requesterId) ? 'minted' : null;
+}
+
+/** Who is recorded as having decided: the person when there is one, with the channel or key they used. */
+function deciderOf(p: Principal): Actor {
+  if (!p.person) return { type: p.type, id: p.id, name: p.name };
+  return {
+    type: 'reviewer', id: p.person.reviewerId, name: p.person.name,
+    ...(p.channel ? { channel: p.channel } : {}),
+    ...(p.externalId ? { externalId: p.externalId } : {}),
+    ...(p.type === 'key' ? { keyId: p.id } : {}),
+  };
+}
+
+const REFUSALS: ReadonlySet<string> = new Set(['NOT_AN_APPROVER', 'SELF_APPROVAL_FORBIDDEN']);
+
+/** The principal a directory reviewer acts as in a channel. */
+export const channelPrincipal = (person: Person, channel: ReviewerChannel, externalId: string): Principal => ({
+  type: 'reviewer', id: person.reviewerId, name: person.name, admin: false, channel, externalId, person,
+});
 
 export function decide(command: RequestCommand, state: RequestState): RequestEvent[] {
   switch (command.type) {
@@ -139,28 +223,46 @@ export function decide(command: RequestCommand, state: RequestState): RequestEve
           throw new AppError('LINK_GONE', `the decision link expired at ${link.expiresAt}`, { reason: 'expired', expiresAt: link.expiresAt });
         }
       }
+      // Every decision path ends here (API, CLI, dashboard, Slack, Discord, email links):
+      // who may decide, four eyes, then whether a reason is owed.
       const p = command.principal;
       const outcome = state.outcome;
       if (outcome && !isApprover(outcome.approvers, p)) {
         throw new AppError('NOT_AN_APPROVER', `${p.name} is not among this request's approvers`, { approvers: outcome.approvers });
       }
-      if (outcome?.requireReason && !command.reason?.trim()) {
-        throw new AppError('REASON_REQUIRED', undefined, [{ field: 'reason', message: 'required by policy' }]);
-      }
-      const requesterId = state.requester?.id;
-      const ownRequest = p.type === 'key' && requesterId === p.id;
-      // A key minted by the requester (or by a key it minted) is the requester's own hand.
-      const ownKey = p.type === 'key' && requesterId !== undefined && (p.creators ?? []).includes(requesterId);
-      if ((ownRequest || ownKey) && (!p.admin || outcome?.requireDistinctApprover)) {
-        throw new AppError('SELF_APPROVAL_FORBIDDEN', ownRequest
+      const own = requestersOwnHand(state, p);
+      if (own && (!p.admin || outcome?.requireDistinctApprover)) {
+        throw new AppError('SELF_APPROVAL_FORBIDDEN', own === 'requester'
           ? 'a request cannot be decided by the key that created it'
           : 'a request cannot be decided by a key that its requesting key created (directly or through other keys)');
       }
-      const decider: Actor = { type: p.type, id: p.id, name: p.name };
+      if (outcome?.requireReason && !command.reason?.trim()) {
+        throw new AppError('REASON_REQUIRED', undefined, [{ field: 'reason', message: 'required by policy' }]);
+      }
+      const decider = deciderOf(p);
       return [{
         type: command.decision === 'approved' ? 'request.approved' : 'request.denied',
         data: { decider, label: command.label, reason: command.reason },
       }];
+    }
+    case 'channel_decide': {
+      mustBePending(state, command.now);
+      const { decision, channel, externalId, person } = command;
+      const refuse = (code: DecisionRefused['code'], message: string): RequestEvent[] => [{
+        type: 'request.decision_refused',
+        data: { decision, channel, externalId, reviewer: person ? { id: person.reviewerId, name: person.name } : null, code, message },
+      }];
+      if (!person) return refuse('UNKNOWN_REVIEWER', `${externalId} is not in the reviewer directory`);
+      if (person.disabled) return refuse('REVIEWER_DISABLED', `${person.name} is disabled in the reviewer directory`);
+      try {
+        return decide({
+          type: 'decide', decision, reason: command.reason, label: null, principal: channelPrincipal(person, channel, externalId), now: command.now,
+          ...(command.viaLink !== undefined ? { viaLink: command.viaLink } : {}),
+        }, state);
+      } catch (err) {
+        if (err instanceof AppError && REFUSALS.has(err.code)) return refuse(err.code as DecisionRefused['code'], err.message);
+        throw err;
+      }
     }
     case 'issue_links': {
       mustBePending(state, command.now);

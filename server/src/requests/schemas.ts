@@ -32,7 +32,12 @@ export const PolicyDecision = Type.Object({
   reason: Type.Optional(Type.String()),
 });
 
-const ActorSchema = Type.Object({ type: Type.String(), id: Type.String(), name: Type.String() });
+const ActorSchema = Type.Object({
+    type: Type.String(), id: Type.String(), name: Type.String(),
+    channel: Type.Optional(Type.String({ description: 'A reviewer deciding from a channel: which one' })),
+    externalId: Type.Optional(Type.String({ description: "The channel's own user id (Slack U…, Discord id, email)" })),
+    keyId: Type.Optional(Type.String({ description: 'A reviewer deciding with their linked API key: that key' })),
+  });
 
 export const ApprovalRequest = Type.Object(
   {
