@@ -5,6 +5,8 @@
  */
 export const ERRORS = {
   VALIDATION_ERROR: { status: 400, message: 'The request is not valid' },
+  MALFORMED_REQUEST: { status: 400, message: 'The HTTP request could not be parsed' },
+  INVALID_URL: { status: 400, message: 'The URL is not valid' },
   INVALID_JSON: { status: 400, message: 'The body is not valid JSON' },
   INVALID_ID: { status: 400, message: 'The id is not valid' },
   INVALID_CURSOR: { status: 400, message: 'The cursor is not valid' },
@@ -21,6 +23,7 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, message: 'Not found' },
   ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
   ALREADY_DECIDED: { status: 409, message: 'The request has already been decided' },
   REQUEST_EXPIRED: { status: 409, message: 'The request has expired' },
   NOT_CANCELLABLE: { status: 403, message: 'Only the key that created a request (or an admin) may cancel it' },
@@ -32,8 +35,11 @@ export const ERRORS = {
   LINK_GONE: { status: 410, message: 'The decision link no longer works: the request was decided, or the link expired' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'The Idempotency-Key was already used with a different body' },
   BODY_TOO_LARGE: { status: 413, message: 'The body is too large' },
+  URL_TOO_LONG: { status: 414, message: 'A path parameter is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body must be application/json' },
+  UPGRADE_REQUIRED: { status: 426, message: 'This endpoint speaks WebSocket only' },
   RATE_LIMITED: { status: 429, message: 'Rate limit exceeded' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
   CHANNEL_NOT_CONFIGURED: { status: 409, message: 'The channel is not configured' },
   CHANNEL_FAILED: { status: 502, message: 'The channel\'s API refused or failed' },

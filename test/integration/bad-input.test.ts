@@ -141,10 +141,10 @@ t.test('bad input', async (t) => {
     await refused(t, h, ['POST', `/api/requests/${unknown}/decide`, { body: { decision: 'approved' } }], 404, 'NOT_FOUND');
   });
 
-  t.test('unknown routes', async (t) => {
+  t.test('unknown routes, and known paths with the wrong method', async (t) => {
     await refused(t, h, ['GET', '/api/nope', {}], 404, 'ROUTE_NOT_FOUND');
     await refused(t, h, ['POST', '/api/requests/x/y/z', { body: {} }], 404, 'ROUTE_NOT_FOUND');
-    await refused(t, h, ['PUT', '/api/requests', { key: agent.key, body: { action: 'x' } }], 404, 'ROUTE_NOT_FOUND');
+    await refused(t, h, ['PUT', '/api/requests', { key: agent.key, body: { action: 'x' } }], 405, 'METHOD_NOT_ALLOWED');
     await refused(t, h, ['GET', '/nowhere', { key: null }], 404, 'ROUTE_NOT_FOUND');
   });
 

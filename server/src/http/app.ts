@@ -8,7 +8,8 @@ import addFormats from 'ajv-formats';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { auth } from './auth.ts';
-import { errorHandler, sendError } from './errors.ts';
+import { errorHandler } from './errors.ts';
+import { clientErrorHandler, frameworkErrors, notFoundHandler, refuseWhileClosing, RouteIndex } from './framework-errors.ts';
 import { ErrorBody } from './schemas.ts';
 import { healthRoutes, type HealthCheck } from './health.ts';
 import { serializeRequest } from './logging.ts';
@@ -74,13 +75,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false } },
-    return503OnClosing: true,
+    // Our own 503 while closing (refuseWhileClosing), in the API's error shape.
+    return503OnClosing: false,
+    clientErrorHandler,
+    frameworkErrors,
   });
 
+  const routes = new RouteIndex();
+  routes.attach(app);
+  refuseWhileClosing(app);
   app.setValidatorCompiler(validatorCompiler());
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, 'ROUTE_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler(notFoundHandler(routes));
 
   // JSON bodies: a clear INVALID_JSON with the parser's message; an empty body is "no body".
   app.removeContentTypeParser('application/json');

@@ -15,6 +15,7 @@ import type { WebSocket } from 'ws';
 import type { Sql } from '../db/connect.ts';
 import { cursorAt } from '../events/store.ts';
 import { authenticateKey } from '../http/auth.ts';
+import { sendError } from '../http/errors.ts';
 import { effectiveFilter, FilterRefused, READ_SCOPES, readableStreamTypes } from './access.ts';
 import type { Live, LiveListener } from './live.ts';
 import type { LiveEvent } from './log.ts';
@@ -107,14 +108,21 @@ export async function streamRoute(app: FastifyInstance, opts: StreamRouteOptions
     },
   };
 
-  app.get('/api/stream', {
-    websocket: true,
+  app.route({
+    method: 'GET',
+    url: '/api/stream',
     // Authenticated in-band (subprotocol or first message), not by the HTTP auth hook:
     // browsers cannot set headers on a WebSocket handshake. See the module comment.
     config: { scope: null },
-    schema: { tags: ['live'], summary: 'Live event stream (WebSocket)' },
-  }, (socket, request) => {
-    new StreamConnection(socket, request, opts, registry).open();
+    schema: { hide: true, tags: ['live'], summary: 'Live event stream (WebSocket)' },
+    wsHandler: (socket, request) => {
+      new StreamConnection(socket, request, opts, registry).open();
+    },
+    // A plain GET (no Upgrade) gets a 426 in the API's error shape rather than an empty 404.
+    handler: async (_request, reply) => {
+      reply.header('Upgrade', 'websocket');
+      return sendError(reply, 'UPGRADE_REQUIRED', `GET /api/stream is a WebSocket endpoint: open it with "Upgrade: websocket" and the "${WS_PROTOCOL}" subprotocol`);
+    },
   });
 }
 
