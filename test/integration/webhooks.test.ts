@@ -37,7 +37,7 @@ t.test('bad input is a 400 naming the field, and nothing is written', async (t) 
   const h = await testApp(t);
   const before = await eventCount(h.sql);
   const cases: Array<[unknown, string]> = [
-    [{ url: 'https://x.example/', events: ['request.approved'] }, 'body.events'],
+    [{ url: 'https://x.example/', events: ['request.approve'] }, 'body.events'],
     [{ url: 'https://x.example/', events: [] }, 'body.events'],
     [{ url: 'https://x.example/' }, 'body.events'],
     [{ events: ['*'] }, 'body.url'],
@@ -75,7 +75,7 @@ t.test('update, delete, not found and ids', async (t) => {
 
   const del = await h.call('DELETE', `/api/webhooks/${w.id}`);
   t.equal(del.statusCode, 200);
-  t.same(del.json(), { id: w.id, deleted: true });
+  t.same(del.json(), { id: w.id, deleted: true, success: true });
   for (const [method, path] of [['GET', ''], ['DELETE', ''], ['GET', '/deliveries']] as const) {
     const res = await h.call(method, `/api/webhooks/${w.id}${path}`);
     t.equal(res.statusCode, 404, `${method} ${path} after delete`);

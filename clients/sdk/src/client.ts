@@ -2,7 +2,7 @@ import { Transport, type TransportOptions } from './http.ts';
 import { waitForDecision, type WaitOptions } from './wait.ts';
 import { eventStream, exportEvents, type EventsOptions, type ExportOptions, type LiveEvent } from './events.ts';
 import type {
-  ApiKey, ApprovalRequest, AuditEntry, AuditPage, AuditQuery, CreatedKey, CreatedWebhook, CreateKeyInput,
+  ApiKey, ApprovalRequest, AuditEntry, AuditPage, AuditQuery, CreatedKey, CreatedWebhook, RevokedKey, CreateKeyInput,
   DeletedPolicy, ListRequestsQuery, Policy, PolicyInput, RequestInput, RequestList, UpdateKeyInput,
   DeletedWebhook, DeliveryList, ListDeliveriesQuery, RedeliveryAccepted, Webhook, WebhookInput, WebhookTestResult, WebhookUpdate,
 } from './types.ts';
@@ -169,6 +169,7 @@ export class AgentGateClient {
 
   // --- API keys -----------------------------------------------------------
 
+  /** Every key, revoked ones included (`active: false`) unless `includeRevoked: false`. */
   async listKeys(query: { includeRevoked?: boolean } = {}, opts: CallSignal = {}): Promise<ApiKey[]> {
     const body = await this.transport.call<{ keys: ApiKey[] }>('/api/keys', { query, signal: opts.signal });
     return body.keys;
@@ -184,7 +185,7 @@ export class AgentGateClient {
   }
 
   /** The key stops working at once, on every server. */
-  revokeKey(id: string, opts: CallSignal = {}): Promise<ApiKey> {
+  revokeKey(id: string, opts: CallSignal = {}): Promise<RevokedKey> {
     return this.transport.call(`/api/keys/${enc(id)}`, { method: 'DELETE', signal: opts.signal });
   }
 

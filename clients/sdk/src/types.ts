@@ -16,6 +16,7 @@ import type {
   ApiKey as ApiKeySchema,
   CreateKeyBody as CreateKeyBodySchema,
   CreatedKey as CreatedKeySchema,
+  RevokedKey as RevokedKeySchema,
   UpdateKeyBody as UpdateKeyBodySchema,
 } from '../../../server/src/keys/schemas.ts';
 import type {
@@ -27,6 +28,7 @@ import type {
 import type {
   CreateWebhookBody as CreateWebhookBodySchema,
   CreatedWebhook as CreatedWebhookSchema,
+  DeletedWebhook as DeletedWebhookSchema,
   Delivery as DeliverySchema,
   DeliveryList as DeliveryListSchema,
   ListDeliveriesQuery as ListDeliveriesQuerySchema,
@@ -55,6 +57,7 @@ export type ApiKey = Static<typeof ApiKeySchema>;
 export type CreateKeyInput = Static<typeof CreateKeyBodySchema>;
 export type UpdateKeyInput = Static<typeof UpdateKeyBodySchema>;
 export type CreatedKey = Static<typeof CreatedKeySchema>;
+export type RevokedKey = Static<typeof RevokedKeySchema>;
 
 export type Policy = Static<typeof PolicySchema>;
 export type PolicyRule = Static<typeof PolicyRuleSchema>;
@@ -80,7 +83,4 @@ export type DeliveryList = Static<typeof DeliveryListSchema>;
 export type ListDeliveriesQuery = Static<typeof ListDeliveriesQuerySchema>;
 export type RedeliveryAccepted = Static<typeof RedeliveryAcceptedSchema>;
 export type WebhookTestResult = Static<typeof TestResultSchema>;
-export interface DeletedWebhook {
-  id: string;
-  deleted: true;
-}
+export type DeletedWebhook = Static<typeof DeletedWebhookSchema>;

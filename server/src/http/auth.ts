@@ -4,6 +4,7 @@ import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { hasScope, type Scope } from '../keys/scopes.ts';
 import { hashApiKey } from '../keys/secrets.ts';
+import { keyUsageRecorder } from '../keys/usage.ts';
 import type { Principal } from '../requests/decider.ts';
 
 export interface AuthenticatedPrincipal extends Principal {
@@ -56,6 +57,7 @@ export interface AuthOptions {
 
 async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
   app.decorateRequest('principal', null);
+  const usage = keyUsageRecorder(opts.sql, (err) => app.log.warn({ err }, 'could not record an API key\'s last use'));
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const config = request.routeOptions.config;
@@ -74,6 +76,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
     const row = await authenticateKey(opts.sql, token, opts.rateLimitWindowMs);
     if (!row) throw new AppError('UNAUTHORIZED', 'The API key is not valid');
     if (row.revoked_at) throw new AppError('UNAUTHORIZED', 'The API key has been revoked');
+    usage.mark(row.id);
 
     if (row.rate_limit !== null) {
       const resetSeconds = Math.ceil((row.reset_ms ?? 0) / 1000);

@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox';
 
 /** Shapes shared by several rooms; each room keeps its own in its schemas.ts. */
 export const ErrorBody = Type.Object(
@@ -16,7 +16,7 @@ export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength:
 
 export const Timestamp = Type.String({ format: 'date-time', description: 'ISO-8601, UTC, milliseconds' });
 
-export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const Nullable = <T extends TSchema>(t: T, options?: SchemaOptions) => Type.Union([t, Type.Null()], options);
 
 export const Pagination = Type.Object({
   total: Type.Integer(),

@@ -9,7 +9,7 @@ import { isId } from '../ids.ts';
 import { createKey, runKeyCommand } from './commands.ts';
 import type { KeyGrantor } from './decider.ts';
 import { getKey, listKeys } from './queries.ts';
-import { ApiKey, CreatedKey, CreateKeyBody, UpdateKeyBody, type CreateKeyBody as CreateT, type UpdateKeyBody as UpdateT } from './schemas.ts';
+import { ApiKey, CreatedKey, CreateKeyBody, KEY_SHOWN_ONCE, RevokedKey, UpdateKeyBody, type CreateKeyBody as CreateT, type UpdateKeyBody as UpdateT } from './schemas.ts';
 
 function keyId(params: unknown): string {
   const id = (params as { id: string }).id;
@@ -44,17 +44,17 @@ export async function keyRoutes(app: FastifyInstance, opts: { sql: Sql }) {
       const body = requireBody(request.body as CreateT | undefined);
       const { id, key } = await createKey(sql, { name: body.name, scopes: body.scopes, rateLimit: body.rateLimit ?? null }, eventMetadata(request), undefined, grantorOf(request));
       const created = await getKey(sql, id);
-      return reply.code(201).send({ id, key, name: created.name, scopes: created.scopes, rateLimit: created.rateLimit, createdAt: created.createdAt });
+      return reply.code(201).send({ id, key, name: created.name, scopes: created.scopes, rateLimit: created.rateLimit, createdAt: created.createdAt, message: KEY_SHOWN_ONCE });
     });
 
     app.get(base, {
       config: { scope: 'key:manage' },
       schema: {
-        hide, tags, summary: 'List API keys (never the keys themselves)',
-        querystring: Type.Object({ includeRevoked: Type.Optional(Type.Boolean()) }),
+        hide, tags, summary: 'List API keys (never the keys themselves), revoked ones included unless includeRevoked=false',
+        querystring: Type.Object({ includeRevoked: Type.Optional(Type.Boolean({ default: true })) }),
         response: { 200: Type.Object({ keys: Type.Array(ApiKey) }), ...errorResponses(403) },
       },
-    }, async (request) => ({ keys: await listKeys(sql, (request.query as { includeRevoked?: boolean }).includeRevoked ?? false) }));
+    }, async (request) => ({ keys: await listKeys(sql, (request.query as { includeRevoked?: boolean }).includeRevoked ?? true) }));
 
     app.get(`${base}/:id`, {
       config: { scope: 'key:manage' },
@@ -75,11 +75,11 @@ export async function keyRoutes(app: FastifyInstance, opts: { sql: Sql }) {
 
     app.delete(`${base}/:id`, {
       config: { scope: 'key:manage' },
-      schema: { hide, tags, summary: 'Revoke a key: it stops working at once, on every server', params: IdParams, response: { 200: ApiKey, ...errorResponses(400, 403, 404, 409) } },
+      schema: { hide, tags, summary: 'Revoke a key: it stops working at once, on every server', params: IdParams, response: { 200: RevokedKey, ...errorResponses(400, 403, 404, 409) } },
     }, async (request) => {
       const id = keyId(request.params);
       await runKeyCommand(sql, id, { type: 'revoke', by: grantorOf(request) }, eventMetadata(request));
-      return getKey(sql, id);
+      return { ...(await getKey(sql, id)), success: true as const, message: 'API key revoked' };
     });
   }
 }

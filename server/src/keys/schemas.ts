@@ -27,8 +27,13 @@ export const ApiKey = Type.Object({
   updatedAt: Timestamp,
   revokedAt: Nullable(Timestamp),
   revoked: Type.Boolean(),
+  active: Type.Boolean({ description: 'Not revoked (the original API\'s name for it)' }),
+  lastUsedAt: Nullable(Timestamp, { description: 'When the key last authenticated a request, to the minute; null if never' }),
 });
 export type ApiKey = Static<typeof ApiKey>;
+
+/** A revoke answers with the key as it now stands and the original API's confirmation. */
+export const RevokedKey = Type.Object({ ...ApiKey.properties, success: Type.Literal(true), message: Type.String() });
 
 export const CreatedKey = Type.Object({
   id: Type.String(),
@@ -37,4 +42,7 @@ export const CreatedKey = Type.Object({
   scopes: Type.Array(Type.String()),
   rateLimit: Nullable(Type.Integer()),
   createdAt: Timestamp,
+  message: Type.String({ description: 'A reminder that the key is not shown again (as the original API said it)' }),
 });
+
+export const KEY_SHOWN_ONCE = 'Save this key - it will not be shown again';

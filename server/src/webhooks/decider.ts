@@ -6,8 +6,14 @@
 import { AppError } from '../errors.ts';
 import type { NewEvent } from '../events/types.ts';
 
-/** The names a webhook may subscribe to (the internal → public mapping is in projections/50_jobs.sql). */
-export const WEBHOOK_EVENTS = ['request.created', 'request.decided', 'request.expired', 'request.cancelled', 'policy.changed', '*'] as const;
+/**
+ * The names a webhook may subscribe to (the internal → public mapping is in projections/50_jobs.sql).
+ * `request.approved` and `request.denied`, the names the original project delivered, are
+ * filters on `request.decided`: that outcome only, delivered under that name.
+ */
+export const WEBHOOK_EVENTS = [
+  'request.created', 'request.decided', 'request.approved', 'request.denied', 'request.expired', 'request.cancelled', 'policy.changed', '*',
+] as const;
 export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
 
 /** The event name of a test ping (POST /api/webhooks/:id/test), sent whatever the subscription. */

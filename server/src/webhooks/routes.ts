@@ -9,7 +9,7 @@ import { createWebhook, deleteWebhook, updateWebhook, type UrlPolicy } from './c
 import { redeliver, sendTestPing, type SendOptions } from './delivery.ts';
 import { getWebhook, listDeliveries, listWebhooks } from './queries.ts';
 import {
-  CreatedWebhook, CreateWebhookBody, DeliveryList, DeliveryParams, ListDeliveriesQuery, RedeliveryAccepted, TestResult,
+  CreatedWebhook, CreateWebhookBody, DeletedWebhook, DeliveryList, SECRET_SHOWN_ONCE, DeliveryParams, ListDeliveriesQuery, RedeliveryAccepted, TestResult,
   UpdateWebhookBody, Webhook,
   type CreateWebhookBody as CreateT, type ListDeliveriesQuery as ListDeliveriesT, type UpdateWebhookBody as UpdateT,
 } from './schemas.ts';
@@ -51,7 +51,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookRouteOpti
   }, async (request, reply) => {
     const body = requireBody(request.body as CreateT | undefined);
     const { id, secret } = await createWebhook(sql, body, urlPolicy, eventMetadata(request));
-    return reply.code(201).send({ ...(await getWebhook(sql, id)), secret });
+    return reply.code(201).send({ ...(await getWebhook(sql, id)), secret, message: SECRET_SHOWN_ONCE });
   });
 
   app.get('/api/webhooks', {
@@ -75,11 +75,11 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookRouteOpti
 
   app.delete('/api/webhooks/:id', {
     config: { scope: 'webhook:manage' },
-    schema: { tags, summary: 'Delete a webhook; deliveries not yet made are dropped', params: IdParams, response: { 200: Type.Object({ id: Type.String(), deleted: Type.Literal(true) }), ...errorResponses(400, 403, 404) } },
+    schema: { tags, summary: 'Delete a webhook; deliveries not yet made are dropped', params: IdParams, response: { 200: DeletedWebhook, ...errorResponses(400, 403, 404) } },
   }, async (request) => {
     const id = webhookId(request.params);
     await deleteWebhook(sql, id, eventMetadata(request));
-    return { id, deleted: true as const };
+    return { id, deleted: true as const, success: true as const };
   });
 
   app.get('/api/webhooks/:id/deliveries', {

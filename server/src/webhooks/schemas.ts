@@ -54,7 +54,13 @@ export type Webhook = Static<typeof Webhook>;
 export const CreatedWebhook = Type.Object({
   ...webhookProperties,
   secret: Type.String({ description: 'Shown only in this response; keep it to verify signatures' }),
+  message: Type.String({ description: 'A reminder that the secret is not shown again (as the original API said it)' }),
 });
+
+export const DeletedWebhook = Type.Object({ id: Type.String(), deleted: Type.Literal(true), success: Type.Literal(true) });
+
+/** What a create says besides the object (the original API's wording, which its clients print). */
+export const SECRET_SHOWN_ONCE = 'Save this secret - it will not be shown again';
 
 export const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('success'), Type.Literal('failed')], {
   description: 'pending: not sent yet or waiting for a retry; success: a 2xx answer; failed: given up',

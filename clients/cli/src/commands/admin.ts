@@ -42,7 +42,8 @@ export function keyCommands(program: Command, run: Run): void {
         { header: 'SCOPES', value: (k) => k.scopes.join(',') },
         { header: 'RATE/MIN', value: (k) => (k.rateLimit === null ? '∞' : String(k.rateLimit)) },
         { header: 'CREATED', value: (k) => when(k.createdAt) },
-        { header: 'STATE', value: (k) => (k.revoked ? pc.red('revoked') : pc.green('active')) },
+        { header: 'LAST USED', value: (k) => (k.lastUsedAt ? when(k.lastUsedAt) : pc.dim('never')) },
+        { header: 'STATE', value: (k) => (k.active ? pc.green('active') : pc.red('revoked')) },
       ]));
     }));
 
