@@ -150,9 +150,8 @@ t.test('bad input', async (t) => {
 
   t.test('bad queries', async (t) => {
     const list = (q: string) => ['GET', `/api/requests?${q}`, { key: agent.key }] as Call;
-    const over = await refused(t, h, list('limit=1000'), 400, 'VALIDATION_ERROR');
-    t.ok(fieldsOf(over).has('querystring.limit'), 'limit named');
-    await refused(t, h, list('limit=0'), 400, 'VALIDATION_ERROR');
+    const limitless = await refused(t, h, list('limit=0'), 400, 'VALIDATION_ERROR');
+    t.ok(fieldsOf(limitless).has('querystring.limit'), 'limit named');
     await refused(t, h, list('limit=ten'), 400, 'VALIDATION_ERROR');
     await refused(t, h, list('offset=-1'), 400, 'VALIDATION_ERROR');
     await refused(t, h, list('status=done'), 400, 'VALIDATION_ERROR');

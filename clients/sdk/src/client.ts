@@ -3,7 +3,7 @@ import { waitForDecision, type WaitOptions } from './wait.ts';
 import { eventStream, exportEvents, type EventsOptions, type ExportOptions, type LiveEvent } from './events.ts';
 import type {
   ApiKey, ApprovalRequest, AuditEntry, AuditPage, AuditQuery, CreatedKey, CreatedWebhook, RevokedKey, CreateKeyInput,
-  DeletedPolicy, ListRequestsQuery, Policy, PolicyInput, RequestInput, RequestList, UpdateKeyInput,
+  DeletedPolicy, ListRequestsQuery, Pagination, Policy, PolicyInput, RequestInput, RequestList, UpdateKeyInput,
   DeletedWebhook, DeliveryList, ListDeliveriesQuery, RedeliveryAccepted, Webhook, WebhookInput, WebhookTestResult, WebhookUpdate,
 } from './types.ts';
 
@@ -101,9 +101,16 @@ export class AgentGateClient {
 
   // --- policies -----------------------------------------------------------
 
+  /** Every policy, in evaluation order (the server pages them; this reads every page). */
   async listPolicies(opts: CallSignal = {}): Promise<Policy[]> {
-    const body = await this.transport.call<{ policies: Policy[] }>('/api/policies', { signal: opts.signal });
-    return body.policies;
+    const all: Policy[] = [];
+    for (;;) {
+      const body = await this.transport.call<{ policies: Policy[]; pagination: Pagination }>('/api/policies', {
+        query: { limit: 100, offset: all.length }, signal: opts.signal,
+      });
+      all.push(...body.policies);
+      if (!body.pagination.hasMore || body.policies.length === 0) return all;
+    }
   }
 
   getPolicy(id: string, opts: CallSignal = {}): Promise<Policy> {

@@ -32,3 +32,12 @@ export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
 
 export const JsonObject = Type.Record(Type.String(), Type.Unknown());
+
+/**
+ * `limit` of a list: a larger value is clamped to `max` rather than refused (as the original
+ * API does), and `pagination.limit` says what was applied. Use with clampLimit().
+ */
+export const PageLimit = (max: number, defaultLimit: number) =>
+  Type.Integer({ minimum: 1, default: defaultLimit, description: `Items per page, ${defaultLimit} by default; above ${max} it is clamped to ${max}` });
+
+export const clampLimit = (limit: number | undefined, max: number, defaultLimit: number): number => Math.min(limit ?? defaultLimit, max);

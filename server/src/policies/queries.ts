@@ -1,6 +1,7 @@
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import type { Policy } from './schemas.ts';
+import { clampLimit, type Pagination } from '../http/schemas.ts';
+import { MAX_POLICY_PAGE, type ListPoliciesQuery, type Policy } from './schemas.ts';
 
 interface PolicyRow {
   id: string; name: string; description: string | null; priority: number; enabled: boolean;
@@ -12,12 +13,20 @@ const toPolicy = (r: PolicyRow): Policy => ({
   rules: r.rules, version: r.version, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString(),
 });
 
-/** In evaluation order: the order in which the engine tries them. */
-export async function listPolicies(sql: Sql): Promise<Policy[]> {
-  const rows = await sql<PolicyRow[]>`
-    select id, name, description, priority, enabled, rules, version, created_at, updated_at
-    from policies order by priority, id`;
-  return rows.map(toPolicy);
+/** A page of policies in evaluation order: the order in which the engine tries them. */
+export async function listPolicies(sql: Sql, q: ListPoliciesQuery = {}): Promise<{ policies: Policy[]; pagination: Pagination }> {
+  const limit = clampLimit(q.limit, MAX_POLICY_PAGE, 50);
+  const offset = q.offset ?? 0;
+  const [rows, [{ total }]] = await Promise.all([
+    sql<PolicyRow[]>`
+      select id, name, description, priority, enabled, rules, version, created_at, updated_at
+      from policies order by priority, id limit ${limit} offset ${offset}`,
+    sql<[{ total: number }]>`select count(*)::int as total from policies`,
+  ]) as [PolicyRow[], [{ total: number }]];
+  return {
+    policies: rows.map(toPolicy),
+    pagination: { total, limit, offset, hasMore: offset + rows.length < total, nextCursor: null },
+  };
 }
 
 export async function getPolicy(sql: Sql, id: string): Promise<Policy> {

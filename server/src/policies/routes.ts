@@ -6,7 +6,9 @@ import { errorResponses, IdParams } from '../http/schemas.ts';
 import { isId } from '../ids.ts';
 import { createPolicy, policyFields, runPolicyCommand } from './commands.ts';
 import { getPolicy, listPolicies } from './queries.ts';
-import { DeletedPolicy, Policy, PolicyBody, PolicyList, type PolicyBody as PolicyBodyT } from './schemas.ts';
+import {
+  DeletedPolicy, ListPoliciesQuery, Policy, PolicyBody, PolicyList, type ListPoliciesQuery as ListPoliciesQueryT, type PolicyBody as PolicyBodyT,
+} from './schemas.ts';
 
 const tags = ['policies'];
 
@@ -28,8 +30,11 @@ export async function policyRoutes(app: FastifyInstance, opts: { sql: Sql }) {
 
   app.get('/api/policies', {
     config: { scope: 'policy:read' },
-    schema: { tags, summary: 'List policies in evaluation order (priority, then id)', response: { 200: PolicyList, ...errorResponses(401, 403) } },
-  }, async () => ({ policies: await listPolicies(sql) }));
+    schema: {
+      tags, summary: 'List policies in evaluation order (priority, then id), a page at a time',
+      querystring: ListPoliciesQuery, response: { 200: PolicyList, ...errorResponses(400, 401, 403) },
+    },
+  }, async (request) => listPolicies(sql, request.query as ListPoliciesQueryT));
 
   app.post('/api/policies', {
     config: { scope: 'policy:write' },

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, Timestamp } from '../http/schemas.ts';
+import { Nullable, PageLimit, Pagination, Timestamp } from '../http/schemas.ts';
 import { DECISIONS, MAX_RULES } from './engine.ts';
 import { PRIORITY_MAX, PRIORITY_MIN } from './decider.ts';
 
@@ -56,6 +56,15 @@ export const Policy = Type.Object(
 );
 export type Policy = Static<typeof Policy>;
 
-export const PolicyList = Type.Object({ policies: Type.Array(Policy) });
+export const PolicyList = Type.Object({ policies: Type.Array(Policy), pagination: Pagination });
+
+/** The most policies one page holds; a larger `limit` is clamped to it. */
+export const MAX_POLICY_PAGE = 100;
+
+export const ListPoliciesQuery = Type.Object({
+  limit: Type.Optional(PageLimit(MAX_POLICY_PAGE, 50)),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+});
+export type ListPoliciesQuery = Static<typeof ListPoliciesQuery>;
 
 export const DeletedPolicy = Type.Object({ success: Type.Literal(true), id: Type.String() });

@@ -1,7 +1,7 @@
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import type { ApprovalRequest, ListRequestsQuery } from './schemas.ts';
-import type { Pagination } from '../http/schemas.ts';
+import { MAX_REQUEST_PAGE, type ApprovalRequest, type ListRequestsQuery } from './schemas.ts';
+import { clampLimit, type Pagination } from '../http/schemas.ts';
 
 export interface RequestRow {
   id: string;
@@ -59,48 +59,59 @@ export async function getRequest(sql: Sql, id: string): Promise<ApprovalRequest>
 }
 
 /** Keyset cursor: the sort key of the last row of a page, opaque to clients. */
-interface Cursor { c: string; i: string; u?: number }
+interface Cursor { c: string; i: string; u?: number; x?: string }
 
 const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+
+const isIso = (v: string) => !Number.isNaN(Date.parse(v)) && new Date(v).toISOString() === v;
 
 function decodeCursor(s: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Cursor;
     // Exactly what encodeCursor writes: anything else is forged or corrupted.
-    if (typeof c.c !== 'string' || Number.isNaN(Date.parse(c.c)) || new Date(c.c).toISOString() !== c.c || typeof c.i !== 'string') throw new Error('shape');
+    if (typeof c.c !== 'string' || !isIso(c.c) || typeof c.i !== 'string') throw new Error('shape');
     if (c.u !== undefined && !(Number.isInteger(c.u) && c.u >= 0 && c.u <= 3)) throw new Error('shape');
+    if (c.x !== undefined && !(typeof c.x === 'string' && (c.x === 'infinity' || isIso(c.x)))) throw new Error('shape');
     return c;
   } catch {
     throw new AppError('INVALID_CURSOR', 'The cursor is not valid; use the nextCursor of a previous page');
   }
 }
 
+type SortKind = 'newest' | 'created_at' | 'urgency' | 'sla_remaining';
+
+/** The direction each sort implies when `order` is not given (the original API's). */
+const DEFAULT_ASC: Record<SortKind, boolean> = { newest: false, created_at: true, urgency: false, sla_remaining: true };
+
 export async function listRequests(sql: Sql, q: ListRequestsQuery): Promise<{ requests: ApprovalRequest[]; pagination: Pagination }> {
-  const limit = q.limit ?? 50;
-  const byUrgency = q.sort === 'urgency';
-  const asc = q.order === 'asc';
+  const limit = clampLimit(q.limit, MAX_REQUEST_PAGE, 50);
+  const kind: SortKind = q.sort ?? 'newest';
+  const byUrgency = kind === 'urgency';
+  const bySla = kind === 'sla_remaining';
+  const asc = q.order ? q.order === 'asc' : DEFAULT_ASC[kind];
   if (q.cursor !== undefined && q.offset !== undefined) {
     throw new AppError('VALIDATION_ERROR', 'Use either offset or cursor, not both', [{ field: 'querystring.cursor', message: 'cannot be combined with offset' }]);
   }
   const cursor = q.cursor !== undefined ? decodeCursor(q.cursor) : null;
-  if (cursor && byUrgency && cursor.u === undefined) throw new AppError('INVALID_CURSOR', 'The cursor belongs to another sort order');
+  if (cursor && (byUrgency !== (cursor.u !== undefined) || bySla !== (cursor.x !== undefined))) {
+    throw new AppError('INVALID_CURSOR', 'The cursor belongs to another sort order');
+  }
   const offset = q.offset ?? 0;
+
+  // The leading sort key, if any, before (created_at, id).
+  const lead = byUrgency ? sql`urgency_rank` : bySla ? sql`coalesce(expires_at, 'infinity'::timestamptz)` : null;
+  const dir = asc ? sql`asc` : sql`desc`;
+  const order = lead ? sql`${lead} ${dir}, created_at ${dir}, id ${dir}` : sql`created_at ${dir}, id ${dir}`;
+  const cmp = asc ? sql`>` : sql`<`;
+  const keyset = !cursor ? sql``
+    : byUrgency ? sql`and (urgency_rank, created_at, id) ${cmp} (${cursor.u!}, ${cursor.c}::timestamptz, ${cursor.i})`
+    : bySla ? sql`and (coalesce(expires_at, 'infinity'::timestamptz), created_at, id) ${cmp} (${cursor.x!}::text::timestamptz, ${cursor.c}::timestamptz, ${cursor.i})`
+    : sql`and (created_at, id) ${cmp} (${cursor.c}::timestamptz, ${cursor.i})`;
 
   const filters = sql`
     ${q.status ? sql`and status = ${q.status}` : sql``}
     ${q.action ? sql`and action = ${q.action}` : sql``}
     ${q.urgency ? sql`and urgency = ${q.urgency}` : sql``}`;
-
-  const keyset = !cursor ? sql``
-    : byUrgency
-      ? (asc ? sql`and (urgency_rank, created_at, id) > (${cursor.u!}, ${cursor.c}::timestamptz, ${cursor.i})`
-             : sql`and (urgency_rank, created_at, id) < (${cursor.u!}, ${cursor.c}::timestamptz, ${cursor.i})`)
-      : (asc ? sql`and (created_at, id) > (${cursor.c}::timestamptz, ${cursor.i})`
-             : sql`and (created_at, id) < (${cursor.c}::timestamptz, ${cursor.i})`);
-
-  const order = byUrgency
-    ? (asc ? sql`urgency_rank asc, created_at asc, id asc` : sql`urgency_rank desc, created_at desc, id desc`)
-    : (asc ? sql`created_at asc, id asc` : sql`created_at desc, id desc`);
 
   const [rows, [{ total }]] = await Promise.all([
     sql<RequestRow[]>`
@@ -120,7 +131,11 @@ export async function listRequests(sql: Sql, q: ListRequestsQuery): Promise<{ re
       offset: cursor ? 0 : offset,
       hasMore,
       nextCursor: hasMore && last
-        ? encodeCursor({ c: last.created_at.toISOString(), i: last.id, ...(byUrgency ? { u: last.urgency_rank } : {}) })
+        ? encodeCursor({
+          c: last.created_at.toISOString(), i: last.id,
+          ...(byUrgency ? { u: last.urgency_rank } : {}),
+          ...(bySla ? { x: last.expires_at ? last.expires_at.toISOString() : 'infinity' } : {}),
+        })
         : null,
     },
   };

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { JsonObject, Nullable, Pagination, Timestamp } from '../http/schemas.ts';
+import { JsonObject, Nullable, PageLimit, Pagination, Timestamp } from '../http/schemas.ts';
 import { URGENCIES } from './decider.ts';
 
 export const Urgency = Type.Union(URGENCIES.map((u) => Type.Literal(u)), { description: 'How urgent the decision is' });
@@ -62,13 +62,19 @@ export const ApprovalRequest = Type.Object(
 );
 export type ApprovalRequest = Static<typeof ApprovalRequest>;
 
+/** The most requests one page holds; a larger `limit` is clamped to it. */
+export const MAX_REQUEST_PAGE = 100;
+
 export const ListRequestsQuery = Type.Object({
   status: Type.Optional(RequestStatus),
   action: Type.Optional(Type.String({ maxLength: 200 })),
   urgency: Type.Optional(Urgency),
-  sort: Type.Optional(Type.Union([Type.Literal('created_at'), Type.Literal('urgency')], { default: 'created_at' })),
-  order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: 'desc' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  sort: Type.Optional(Type.Union([Type.Literal('created_at'), Type.Literal('urgency'), Type.Literal('sla_remaining')], {
+    description: 'Unset: newest first. created_at: oldest first; urgency: most urgent first (then newest); '
+      + 'sla_remaining: soonest expiresAt first, requests without one last (the original API\'s directions). `order` reverses any of them.',
+  })),
+  order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')], { description: 'Overrides the direction the sort implies' })),
+  limit: Type.Optional(PageLimit(MAX_REQUEST_PAGE, 50)),
   offset: Type.Optional(Type.Integer({ minimum: 0 })),
   cursor: Type.Optional(Type.String({ maxLength: 500 })),
 });

@@ -1,6 +1,7 @@
 import type { Sql, TxSql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import type { Delivery, ListDeliveriesQuery, Webhook } from './schemas.ts';
+import { clampLimit } from '../http/schemas.ts';
+import { MAX_DELIVERY_PAGE, type Delivery, type ListDeliveriesQuery, type Webhook } from './schemas.ts';
 
 type Db = Sql | TxSql;
 
@@ -81,7 +82,7 @@ export async function findDeliveryRow(db: Db, webhookId: string, deliveryId: str
 }
 
 export async function listDeliveries(sql: Sql, webhookId: string, q: ListDeliveriesQuery) {
-  const limit = q.limit ?? 20;
+  const limit = clampLimit(q.limit, MAX_DELIVERY_PAGE, 20);
   const offset = q.offset ?? 0;
   const where = sql`webhook_id = ${webhookId} ${q.status ? sql`and status = ${q.status}` : sql``}`;
   const rows = await sql<DeliveryRow[]>`

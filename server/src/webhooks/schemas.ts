@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, Pagination, Timestamp } from '../http/schemas.ts';
+import { Nullable, PageLimit, Pagination, Timestamp } from '../http/schemas.ts';
 import { MAX_ATTEMPTS_LIMIT, MIN_SECRET_LENGTH, WEBHOOK_EVENTS } from './decider.ts';
 
 const url = Type.String({ minLength: 1, maxLength: 2048, pattern: '^[hH][tT][tT][pP][sS]?://', description: 'An http or https URL that receives POSTed events' });
@@ -94,9 +94,12 @@ export const Delivery = Type.Object({
 });
 export type Delivery = Static<typeof Delivery>;
 
+/** The most deliveries one page holds; a larger `limit` is clamped to it. */
+export const MAX_DELIVERY_PAGE = 100;
+
 export const ListDeliveriesQuery = Type.Object({
   status: Type.Optional(DeliveryStatus),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  limit: Type.Optional(PageLimit(MAX_DELIVERY_PAGE, 20)),
   offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
 });
 export type ListDeliveriesQuery = Static<typeof ListDeliveriesQuery>;
