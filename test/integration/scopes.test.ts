@@ -38,6 +38,7 @@ const keyRoutes = (base: string): Record<string, RouteSpec> => ({
 /** ../shared/api-contract.md, route by route. */
 const ROUTES: Record<string, RouteSpec> = {
   'POST /api/requests': { scope: 'request:create', body: () => ({ action: 'scope_check', params: { n: 1 } }) },
+  'POST /api/mcp/authorize': { scope: 'request:create', body: () => ({ toolName: 'scope_check', params: { n: 1 } }) },
   'GET /api/requests': { scope: 'request:read' },
   'GET /api/requests/:id': { scope: 'request:read' },
   'POST /api/requests/:id/decide': { scope: 'request:decide', body: () => ({ decision: 'approved', reason: 'ok' }) },

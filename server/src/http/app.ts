@@ -11,6 +11,7 @@ import { auth } from './auth.ts';
 import { errorHandler } from './errors.ts';
 import { clientErrorHandler, frameworkErrors, notFoundHandler, refuseWhileClosing, RouteIndex } from './framework-errors.ts';
 import { ErrorBody } from './schemas.ts';
+import { guardrailRoutes } from '../guardrails/routes.ts';
 import { healthRoutes, type HealthCheck } from './health.ts';
 import { serializeRequest } from './logging.ts';
 import { parseJsonBody } from './json-body.ts';
@@ -141,6 +142,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { sql: opts.sql, checks: opts.healthChecks ?? {} });
   await app.register(dashboardRoutes);
   await app.register(requestRoutes, { sql: opts.sql, defaultTtlSeconds: opts.requestDefaultTtlSeconds });
+  await app.register(guardrailRoutes, { sql: opts.sql, defaultTtlSeconds: opts.requestDefaultTtlSeconds });
   await app.register(decisionLinkRoutes, { sql: opts.sql, publicUrl: opts.publicUrl });
   await app.register(policyRoutes, { sql: opts.sql });
   await app.register(keyRoutes, { sql: opts.sql });
