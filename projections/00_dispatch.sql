@@ -9,6 +9,7 @@ begin
   perform project_decision_links(e);
   perform project_policies(e);
   perform project_reviewers(e);
+  perform project_notifications(e);
   perform project_api_keys(e);
   perform project_webhooks(e);
   perform project_webhook_deliveries(e);

@@ -6,7 +6,10 @@ import { z } from 'zod';
  * Every secret may also come from `NAME_FILE` (a path whose contents are trimmed);
  * an explicit `NAME` wins over `NAME_FILE`.
  */
-export const SECRET_VARIABLES = ['DATABASE_URL', 'ADMIN_API_KEY', 'JWT_SECRET'] as const;
+export const SECRET_VARIABLES = [
+  'DATABASE_URL', 'ADMIN_API_KEY', 'JWT_SECRET',
+  'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'DISCORD_BOT_TOKEN', 'SMTP_URL', 'SMTP_PASS',
+] as const;
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -50,6 +53,25 @@ const ConfigSchema = z.object({
   WEBHOOK_RETRY_MAX_MS: int(1, 86_400_000).default(3_600_000),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   REQUEST_DEFAULT_TTL_SECONDS: int(1, 365 * 24 * 3600).optional(),
+  // Channels: each is on when its credentials are set (see README, "Channels").
+  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  SLACK_APP_TOKEN: z.string().min(1).optional(),
+  SLACK_DEFAULT_CHANNEL: z.string().regex(/^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{2,20})$/, 'must be #channel-name or a channel id').optional(),
+  SLACK_API_URL: z.url().optional(),
+  DISCORD_BOT_TOKEN: z.string().min(1).optional(),
+  DISCORD_PUBLIC_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the application public key (64 hex digits)').optional(),
+  DISCORD_APPLICATION_ID: z.string().regex(/^[0-9]{15,21}$/).optional(),
+  DISCORD_DEFAULT_CHANNEL: z.string().regex(/^[0-9]{15,21}$/, 'must be a channel id').optional(),
+  DISCORD_API_URL: z.url().optional(),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_HOST: z.string().min(1).optional(),
+  SMTP_PORT: int(1, 65535).optional(),
+  SMTP_USER: z.string().min(1).optional(),
+  SMTP_PASS: z.string().min(1).optional(),
+  SMTP_FROM: z.string().min(3).default('AgentGate <agentgate@localhost>'),
+  EMAIL_DEFAULT_TO: z.string().optional(),
+  CHANNEL_TIMEOUT_MS: int(100, 120_000).default(10_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

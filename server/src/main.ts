@@ -2,6 +2,7 @@
  * `npm start`: configuration, database (embedded when DATABASE_URL is unset), migrations,
  * first admin key, HTTP server; graceful shutdown on SIGTERM/SIGINT.
  */
+import { channelsFromConfig, closeChannels } from './channels/registry.ts';
 import { corsOrigins } from './config.ts';
 import { connect } from './db/connect.ts';
 import { openDatabase } from './db/database.ts';
@@ -33,7 +34,8 @@ async function main() {
   await live.start();
   // graphile-worker's schema, installed even without a worker here: every append may add jobs.
   await installJobSchema(sql, db.url, log);
-  const worker = config.WORKER_ENABLED ? await startWorker({ databaseUrl: db.url, sql, log, ...workerSettings(config) }) : null;
+  const channels = channelsFromConfig(config, log);
+  const worker = config.WORKER_ENABLED ? await startWorker({ databaseUrl: db.url, sql, log, channels, ...workerSettings(config) }) : null;
 
   const bootstrap = await bootstrapAdminKey(sql, config.ADMIN_API_KEY);
 
@@ -79,6 +81,7 @@ async function main() {
     clearTimeout(grace);
     await live.stop();
     await worker?.stop();
+    await closeChannels(channels);
     await sql.end({ timeout: 5 });
     await db.stop();
   });

@@ -4,6 +4,7 @@
  * the server, installs graphile-worker's schema, then runs jobs until SIGTERM/SIGINT,
  * when it finishes the jobs in hand and releases the rest.
  */
+import { channelsFromConfig, closeChannels } from './channels/registry.ts';
 import { connect } from './db/connect.ts';
 import { embeddedUrl } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
@@ -22,12 +23,14 @@ async function main() {
   const { drained } = await installJobSchema(sql, databaseUrl, log);
   if (drained) log.info({ jobs: drained }, 'moved parked jobs into the queue');
 
-  const worker = await startWorker({ databaseUrl, sql, log, ...workerSettings(config) });
+  const channels = channelsFromConfig(config, log);
+  const worker = await startWorker({ databaseUrl, sql, log, channels, ...workerSettings(config) });
   log.info({ poolId: worker.poolId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
 
   // Finish the jobs in hand, release the rest.
   stopOnSignals(log, config.SHUTDOWN_TIMEOUT_MS, 'worker', async () => {
     await worker.stop();
+    await closeChannels(channels);
     await sql.end({ timeout: 5 });
   });
 }

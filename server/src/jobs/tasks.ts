@@ -7,11 +7,15 @@ import type { Sql } from '../db/connect.ts';
 import { expireRequest } from '../requests/commands.ts';
 import { WORKER_METADATA, type DeliveryOptions } from '../webhooks/delivery.ts';
 import { serveWebhookLine } from '../webhooks/line.ts';
+import { notificationTasks } from '../channels/jobs.ts';
+import { emptyChannels, type Channels } from '../channels/registry.ts';
 import type { LogSink } from './logging.ts';
 
 export interface TaskContext {
   sql: Sql;
   delivery: DeliveryOptions;
+  /** Slack, Discord and email, as configured; none when absent. */
+  channels?: Channels;
   log?: LogSink;
 }
 
@@ -37,4 +41,5 @@ export const expireRequestTask = (ctx: TaskContext): Task => async (payload) => 
 export const taskList = (ctx: TaskContext): TaskList => ({
   deliver_webhook: deliverWebhook(ctx),
   expire_request: expireRequestTask(ctx),
+  ...notificationTasks(ctx.sql, ctx.channels ?? emptyChannels()),
 });

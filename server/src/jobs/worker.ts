@@ -17,6 +17,7 @@ import { hostname } from 'node:os';
 import { run, type Runner, type WorkerEvents, type WorkerPool } from 'graphile-worker';
 import pg from 'pg';
 import type { Sql } from '../db/connect.ts';
+import type { Channels } from '../channels/registry.ts';
 import type { DeliveryOptions } from '../webhooks/delivery.ts';
 import { graphileLogger, type LogSink } from './logging.ts';
 import { taskList } from './tasks.ts';
@@ -26,6 +27,8 @@ export interface WorkerOptions {
   sql: Sql;
   concurrency: number;
   delivery: DeliveryOptions;
+  /** The notification channels jobs post to (none when absent). */
+  channels?: Channels;
   heartbeatMs: number;
   deadAfterMs: number;
   /** How often idle workers look for jobs that became due (graphile-worker polls for future run_at). */
@@ -92,7 +95,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     noHandleSignals: true,
     logger: graphileLogger(log),
     events,
-    taskList: taskList({ sql, delivery: opts.delivery, ...(log ? { log } : {}) }),
+    taskList: taskList({ sql, delivery: opts.delivery, ...(opts.channels ? { channels: opts.channels } : {}), ...(log ? { log } : {}) }),
     parsedCronItems: [], // no cron jobs (and no crontab file to look for)
   });
   if (!poolId) throw new Error('graphile-worker started without announcing its pool');

@@ -59,6 +59,11 @@ export interface DecisionLink {
   expiresAt: string;
   reviewer: string | null;
   issuedBy: Actor;
+  /**
+   * Links emailed by a notification: they decide as the reviewer with this email address
+   * (looked up when used), not as the issuer.
+   */
+  recipient?: string;
 }
 
 export const initialRequestState = (): RequestState => ({

@@ -11,7 +11,7 @@ import { streamId, type EventMetadata } from '../events/types.ts';
 import { hasScope } from '../keys/scopes.ts';
 import { newId } from '../ids.ts';
 import { decide, evolve, initialRequestState, type Principal, type RequestState } from './decider.ts';
-import { decideRequest, withCreators } from './commands.ts';
+import { decideFromChannel, decideRequest, withCreators } from './commands.ts';
 import { findRequest } from './queries.ts';
 import type { ApprovalRequest } from './schemas.ts';
 
@@ -60,6 +60,8 @@ export interface ResolvedLink {
   request: ApprovalRequest;
   /** The issuing key as it is now; null when it was revoked or lost request:decide since. */
   issuer: Principal | null;
+  /** Emailed by a notification: decides as the reviewer with this address, not as an issuer. */
+  recipient: string | null;
 }
 
 interface LinkRow {
@@ -67,6 +69,7 @@ interface LinkRow {
   request_id: string;
   approve_token_hash: string;
   reviewer: string | null;
+  recipient: string | null;
   expires_at: Date;
   issuer_id: string;
   issuer_name: string | null;
@@ -79,7 +82,7 @@ export async function resolveLink(sql: Sql, token: unknown): Promise<ResolvedLin
   if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return null;
   const hash = hashToken(token);
   const [row] = await sql<LinkRow[]>`
-    select l.id, l.request_id, l.approve_token_hash, l.reviewer, l.expires_at,
+    select l.id, l.request_id, l.approve_token_hash, l.reviewer, l.recipient, l.expires_at,
       l.issued_by->>'id' as issuer_id, k.name as issuer_name, k.scopes as issuer_scopes, k.revoked_at as issuer_revoked_at
     from decision_links l left join api_keys k on k.id = l.issued_by->>'id'
     where l.approve_token_hash = ${hash} or l.deny_token_hash = ${hash}`;
@@ -91,6 +94,7 @@ export async function resolveLink(sql: Sql, token: unknown): Promise<ResolvedLin
     linkId: row.id,
     decision: row.approve_token_hash === hash ? 'approved' : 'denied',
     reviewer: row.reviewer,
+    recipient: row.recipient,
     expiresAt: row.expires_at,
     request,
     issuer: active
@@ -104,7 +108,7 @@ export function goneReason(link: ResolvedLink, now = new Date()): string | null 
   if (link.request.status !== 'pending') return `This request was already ${link.request.status}.`;
   if (link.request.expiresAt !== null && Date.parse(link.request.expiresAt) <= now.getTime()) return 'This request has expired.';
   if (link.expiresAt.getTime() <= now.getTime()) return 'This link has expired.';
-  if (!link.issuer) return 'The key that issued this link was revoked or may no longer decide.';
+  if (!link.issuer && !link.recipient) return 'The key that issued this link was revoked or may no longer decide.';
   return null;
 }
 
@@ -116,8 +120,9 @@ export async function decideByLink(
   sql: Sql, link: ResolvedLink, reason: string | null, metadata: Omit<EventMetadata, 'actor' | 'channel' | 'causationId'>,
 ): Promise<ApprovalRequest> {
   const gone = goneReason(link);
-  if (gone || !link.issuer) throw new AppError('LINK_GONE', gone ?? undefined, { status: link.request.status });
-  const issuer = link.issuer;
+  if (gone) throw new AppError('LINK_GONE', gone, { status: link.request.status });
+  if (link.recipient) return decideAsRecipient(sql, link, link.recipient, reason, metadata);
+  const issuer = link.issuer!;
   try {
     return await decideRequest(sql, link.request.id, link.decision, reason, link.reviewer ?? 'decision link', issuer, {
       ...metadata, actor: { type: issuer.type, id: issuer.id, name: issuer.name }, channel: 'email', causationId: link.linkId,
@@ -128,4 +133,26 @@ export async function decideByLink(
     }
     throw err;
   }
+}
+
+/**
+ * An emailed link decides as the reviewer with the recipient's address, judged by the
+ * directory and the rule now. A refusal is recorded and answered (403, with the reason).
+ */
+async function decideAsRecipient(
+  sql: Sql, link: ResolvedLink, recipient: string, reason: string | null, metadata: Omit<EventMetadata, 'actor' | 'channel' | 'causationId'>,
+): Promise<ApprovalRequest> {
+  let result;
+  try {
+    result = await decideFromChannel(sql, link.request.id, {
+      decision: link.decision, reason, channel: 'email', externalId: recipient, viaLink: link.linkId,
+    }, { ...metadata, causationId: link.linkId });
+  } catch (err) {
+    if (err instanceof AppError && (err.code === 'ALREADY_DECIDED' || err.code === 'REQUEST_EXPIRED')) {
+      throw new AppError('LINK_GONE', err.message, err.details);
+    }
+    throw err;
+  }
+  if (result.outcome === 'refused') throw new AppError(result.refusal.code, result.refusal.message);
+  return result.request;
 }

@@ -1,0 +1,131 @@
+/**
+ * The notification jobs (added by projections/56_notification_jobs.sql in the event's
+ * transaction). Each records what it did on the request's stream; each checks the log
+ * first, so a job that runs twice (a killed worker, a retry) never posts a message twice
+ * once its id is recorded, and updates each message at most once.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Task } from 'graphile-worker';
+import type { Sql } from '../db/connect.ts';
+import { executeCommand } from '../events/command.ts';
+import { readStream } from '../events/store.ts';
+import { streamId, type EventMetadata } from '../events/types.ts';
+import { newId } from '../ids.ts';
+import { findRequest } from '../requests/queries.ts';
+import type { ApprovalRequest } from '../requests/schemas.ts';
+import { planDestinations, type GroupMember } from './destinations.ts';
+import {
+  decideNotification, evolveNotification, initialNotificationState,
+  type NotificationCommand, type NotificationState, type RecipientLink,
+} from './notification-decider.ts';
+import { enabledChannels, type Channels } from './registry.ts';
+import type { Destination, RequestView } from './types.ts';
+
+export const NOTIFIER_METADATA: EventMetadata = { actor: { type: 'system', id: 'notifications', name: 'notifications' }, channel: 'worker' };
+
+/** Emailed links live as long as the request, and a week at most. */
+const EMAIL_LINK_TTL_MS = 7 * 86_400_000;
+
+export function runNotificationCommand(sql: Sql, requestId: string, command: NotificationCommand) {
+  return executeCommand<NotificationState>(sql, {
+    streamId: streamId('request', requestId),
+    streamType: 'request',
+    initial: initialNotificationState,
+    evolve: evolveNotification,
+    decide: (s) => decideNotification(command, s),
+    metadata: NOTIFIER_METADATA,
+  });
+}
+
+async function notificationState(sql: Sql, requestId: string): Promise<NotificationState> {
+  let state = initialNotificationState();
+  for (const e of await readStream(sql, streamId('request', requestId))) state = evolveNotification(state, e);
+  return state;
+}
+
+export const requestView = (channels: Channels, request: ApprovalRequest, links?: RequestView['links']): RequestView => ({
+  request, dashboardUrl: `${channels.baseUrl}/requests/${request.id}`, ...(links ? { links } : {}),
+});
+
+async function groupMembers(sql: Sql, specs: readonly string[]): Promise<GroupMember[]> {
+  const groups = specs.filter((s) => s.startsWith('group:')).map((s) => s.slice('group:'.length));
+  if (groups.length === 0) return [];
+  return sql<GroupMember[]>`
+    select id, email, slack_user_id as "slackUserId", discord_user_id as "discordUserId",
+      preferred_channel as "preferredChannel", groups
+    from reviewers where deleted_at is null and not disabled and groups && ${groups}::text[] order by id`;
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 500);
+
+/** Plans where a routed request is announced, once. */
+export const notifyRequest = (sql: Sql, channels: Channels): Task => async (payload) => {
+  const { requestId } = payload as { requestId: string };
+  const request = await findRequest(sql, requestId);
+  if (!request || request.status !== 'pending') return; // over before anyone needed telling
+  const specs = request.policyDecision?.channels ?? [];
+  const plan = planDestinations(specs, channels.defaults, await groupMembers(sql, specs), enabledChannels(channels));
+  await runNotificationCommand(sql, requestId, { type: 'plan', plan });
+};
+
+/** Posts one destination's message, unless the log already holds its id. */
+export const postNotification = (sql: Sql, channels: Channels): Task => async (payload, helpers) => {
+  const { requestId, destination } = payload as { requestId: string; destination: Destination };
+  const state = await notificationState(sql, requestId);
+  if (state.messages[destination.key]?.posted) return;
+  const request = await findRequest(sql, requestId);
+  if (!request || request.status !== 'pending') return;
+  const adapter = channels.adapters[destination.channel];
+  if (!adapter) {
+    // Switched off since the plan: record why, and do not retry.
+    await runNotificationCommand(sql, requestId, { type: 'record_failure', destination, attempt: helpers.job.attempts, error: `${destination.channel} is not configured`, stage: 'post' });
+    return;
+  }
+  const link = destination.channel === 'email' ? recipientLink(request, destination.target) : null;
+  if (link) await runNotificationCommand(sql, requestId, { type: 'issue_recipient_link', link: link.record });
+  try {
+    const posted = await adapter.post(requestView(channels, request, link ? {
+      approve: `${channels.baseUrl}/decide?token=${link.tokens.approve}`, deny: `${channels.baseUrl}/decide?token=${link.tokens.deny}`,
+    } : undefined), destination);
+    await runNotificationCommand(sql, requestId, { type: 'record_posted', destination, posted });
+  } catch (err) {
+    await runNotificationCommand(sql, requestId, { type: 'record_failure', destination, attempt: helpers.job.attempts, error: errorText(err), stage: 'post' });
+    throw err; // graphile-worker retries with backoff
+  }
+};
+
+/** Shows the outcome on one posted message and removes its buttons, once. */
+export const updateNotification = (sql: Sql, channels: Channels): Task => async (payload, helpers) => {
+  const { requestId, key } = payload as { requestId: string; key: string };
+  const state = await notificationState(sql, requestId);
+  const message = state.messages[key];
+  if (!message?.posted || message.updated) return;
+  const request = await findRequest(sql, requestId);
+  if (!request || request.status === 'pending') return;
+  const adapter = channels.adapters[message.destination.channel];
+  if (!adapter?.update) return;
+  try {
+    await adapter.update(requestView(channels, request), message.destination, message.posted);
+  } catch (err) {
+    await runNotificationCommand(sql, requestId, { type: 'record_failure', destination: message.destination, attempt: helpers.job.attempts, error: errorText(err), stage: 'update' });
+    throw err;
+  }
+  await runNotificationCommand(sql, requestId, { type: 'record_updated', key, status: request.status });
+};
+
+/** A fresh pair of one-use tokens for one recipient; only their hashes are recorded. */
+function recipientLink(request: ApprovalRequest, recipient: string) {
+  const approve = randomBytes(32).toString('base64url');
+  const deny = randomBytes(32).toString('base64url');
+  const hash = (t: string) => createHash('sha256').update(t, 'utf8').digest('hex');
+  const cap = Date.now() + EMAIL_LINK_TTL_MS;
+  const expiresAt = new Date(request.expiresAt ? Math.min(Date.parse(request.expiresAt), cap) : cap).toISOString();
+  const record: RecipientLink = { linkId: newId('link'), recipient, approveTokenHash: hash(approve), denyTokenHash: hash(deny), expiresAt };
+  return { tokens: { approve, deny }, record };
+}
+
+export const notificationTasks = (sql: Sql, channels: Channels) => ({
+  notify_request: notifyRequest(sql, channels),
+  post_notification: postNotification(sql, channels),
+  update_notification: updateNotification(sql, channels),
+});
