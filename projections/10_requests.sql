@@ -28,6 +28,8 @@ create table requests (
 create index requests_created_idx on requests (created_at desc, id desc);
 create index requests_status_created_idx on requests (status, created_at desc, id desc);
 create index requests_urgency_idx on requests (urgency_rank desc, created_at desc, id desc);
+-- The reviewers' queue: pending only, most urgent first, then the longest waiting.
+create index requests_pending_queue_idx on requests (urgency_rank desc, created_at, id) where status = 'pending';
 create index requests_action_idx on requests (action);
 
 -- Same requester + same Idempotency-Key => same request.

@@ -16,6 +16,7 @@ export const ERRORS = {
   UNAUTHORIZED: { status: 401, message: 'A valid API key is required' },
   FORBIDDEN: { status: 403, message: 'This key lacks the required scope' },
   KEY_ESCALATION: { status: 403, message: 'A key can grant only scopes and a rate limit within its own' },
+  CSRF_REJECTED: { status: 403, message: 'A write made with the session cookie must carry the session\'s X-CSRF-Token header' },
   NOT_AN_APPROVER: { status: 403, message: 'This principal is not an approver for this request' },
   UNKNOWN_REVIEWER: { status: 403, message: 'This person is not in the reviewer directory' },
   REVIEWER_DISABLED: { status: 403, message: 'This reviewer is disabled' },

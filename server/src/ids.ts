@@ -9,6 +9,7 @@ export const ID_PREFIXES = {
   delivery: 'dlv',
   link: 'lnk',
   reviewer: 'rev',
+  session: 'ses',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -51,6 +51,7 @@ async function main() {
     webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
     requestDefaultTtlSeconds: config.REQUEST_DEFAULT_TTL_SECONDS,
     publicUrl: config.PUBLIC_URL,
+    jwtSecret: config.JWT_SECRET,
     healthChecks: {
       // Without a worker in this process, healthy means some `npm run worker` is beating.
       worker: async () => (worker ? worker.healthy() : anyWorkerAlive(sql, config.WORKER_DEAD_AFTER_MS)),

@@ -52,6 +52,8 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /api/policies/:id': { scope: 'policy:read' },
   'PUT /api/policies/:id': { scope: 'policy:write', body: policyBody },
   'DELETE /api/policies/:id': { scope: 'policy:write' },
+  // Evaluates a draft without saving it: a read.
+  'POST /api/policies/test': { scope: 'policy:read', body: () => ({ policy: policyBody(), request: { action: 'scope_check' } }) },
 
   'GET /api/webhooks': { scope: 'webhook:manage' },
   'POST /api/webhooks': { scope: 'webhook:manage', body: () => ({ url: 'https://hooks.example.com/agentgate', events: ['request.created'] }) },
@@ -79,11 +81,16 @@ const ROUTES: Record<string, RouteSpec> = {
 /** /api routes that authenticate in-band instead of through the HTTP hook; each is checked below. */
 const IN_BAND: Record<string, string> = {
   'GET /api/stream': 'WebSocket: browsers cannot set headers on the handshake, so the key comes with it or as the first message',
+  // Dashboard sessions (test/integration/sessions.test.ts): the key comes in the body, the session in its cookie.
+  'POST /api/session': 'sign-in: the key to exchange is the body',
+  'GET /api/session': 'the session of the cookie, or 401',
+  'DELETE /api/session': 'sign-out: ends the cookie\'s session (with its anti-CSRF header)',
 };
 
 /** Routes outside /api are public; this is the whole list of them. */
 // OPTIONS * answers CORS preflights, which browsers send without credentials.
-const PUBLIC_ROUTES = [/^GET \/$/, /^GET \/health$/, /^GET \/openapi\.json$/, /^GET \/docs(\/.*)?$/, /^OPTIONS \*$/, /^(GET|POST) \/decide$/];
+// The dashboard: its hashed assets, and index.html for its client routes (GET /*).
+const PUBLIC_ROUTES = [/^GET \/assets\/[\w.-]+$/, /^GET \/favicon\.svg$/, /^GET \/\*$/, /^GET \/$/, /^GET \/health$/, /^GET \/openapi\.json$/, /^GET \/docs(\/.*)?$/, /^OPTIONS \*$/, /^(GET|POST) \/decide$/];
 
 /** Scopes that grant `scope` (hasScope in keys/scopes.ts, restated so a change there shows here). */
 function grantors(scope: Scope): Scope[] {

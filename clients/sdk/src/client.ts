@@ -5,6 +5,7 @@ import type {
   ApiKey, ApprovalRequest, AuditEntry, AuditPage, AuditQuery, CreatedKey, CreatedWebhook, RevokedKey, CreateKeyInput,
   DeletedPolicy, ListRequestsQuery, Pagination, Policy, PolicyInput, RequestInput, RequestList, UpdateKeyInput,
   DeletedWebhook, DeliveryList, ListDeliveriesQuery, RedeliveryAccepted, Webhook, WebhookInput, WebhookTestResult, WebhookUpdate,
+  DecisionLinks, IssueLinksInput, PolicyTrial, PolicyTrialInput, Session,
 } from './types.ts';
 
 export type AgentGateClientOptions = TransportOptions;
@@ -94,9 +95,40 @@ export class AgentGateClient {
     return waitForDecision(this.transport, id, opts);
   }
 
+  /** Issues one-use approve/deny links that decide as this key (for a reviewer without one). */
+  issueDecisionLinks(id: string, input: IssueLinksInput = {}, opts: CallSignal = {}): Promise<DecisionLinks> {
+    return this.transport.call(`/api/requests/${enc(id)}/tokens`, { method: 'POST', body: input, signal: opts.signal });
+  }
+
   /** Every recorded fact about one request, oldest first. */
   getAuditTrail(id: string, opts: CallSignal = {}): Promise<AuditEntry[]> {
     return this.transport.call(`/api/requests/${enc(id)}/audit`, { signal: opts.signal });
+  }
+
+  // --- dashboard sessions (browsers) ----------------------------------------
+
+  /**
+   * Exchanges an API key for a session cookie (create the client with `credentials:
+   * 'same-origin'` and no apiKey). The key is sent once and not kept; later calls, and
+   * `events()`, are authenticated by the cookie, writes by the session's anti-CSRF token.
+   */
+  async signIn(apiKey: string, opts: CallSignal = {}): Promise<Session> {
+    const session = await this.transport.call<Session>('/api/session', { method: 'POST', body: { apiKey }, signal: opts.signal, retries: 0 });
+    this.transport.csrfToken = session.csrfToken;
+    return session;
+  }
+
+  /** The session of the page's cookie (renewed when due); throws UNAUTHORIZED when there is none. */
+  async session(opts: CallSignal = {}): Promise<Session> {
+    const session = await this.transport.call<Session>('/api/session', { signal: opts.signal });
+    this.transport.csrfToken = session.csrfToken;
+    return session;
+  }
+
+  /** Ends the session on every tab and server. */
+  async signOut(opts: CallSignal = {}): Promise<void> {
+    await this.transport.call('/api/session', { method: 'DELETE', signal: opts.signal });
+    this.transport.csrfToken = null;
   }
 
   // --- policies -----------------------------------------------------------
@@ -129,6 +161,11 @@ export class AgentGateClient {
     const { name, description, priority, enabled, rules } = input;
     const body = Object.fromEntries(Object.entries({ name, description, priority, enabled, rules }).filter(([, v]) => v !== undefined));
     return this.transport.call(`/api/policies/${enc(id)}`, { method: 'PUT', body, signal: opts.signal });
+  }
+
+  /** Evaluates a sample request against a draft policy without saving it: alone, and among the saved ones. */
+  testPolicy(input: PolicyTrialInput, opts: CallSignal = {}): Promise<PolicyTrial> {
+    return this.transport.call('/api/policies/test', { method: 'POST', body: input, signal: opts.signal, idempotent: true });
   }
 
   deletePolicy(id: string, opts: CallSignal = {}): Promise<DeletedPolicy> {

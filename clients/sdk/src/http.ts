@@ -11,6 +11,11 @@ export interface TransportOptions {
   fetch?: typeof fetch;
   /** Headers sent with every call (the CLI and MCP server add X-AgentGate-Channel). */
   headers?: Record<string, string>;
+  /**
+   * Browsers only: send the page's cookies (a dashboard session) instead of an API key.
+   * Writes then carry the session's anti-CSRF token, which `signIn`/`session` fetch.
+   */
+  credentials?: RequestCredentials;
   /** How many times a failed call is sent again (default 3). */
   retries?: number;
   /** First backoff delay; doubles on each retry, with jitter (default 250 ms). */
@@ -113,6 +118,9 @@ export function errorFromResponse(status: number, headers: Headers, body: unknow
 export class Transport {
   readonly baseUrl: string;
   readonly apiKey: string | undefined;
+  readonly credentials: RequestCredentials | undefined;
+  /** The session's anti-CSRF token, sent on every call once known (see AgentGateClient.signIn). */
+  csrfToken: string | null = null;
   private readonly fetchImpl: typeof fetch;
   private readonly headers: Record<string, string>;
   private readonly retries: number;
@@ -124,6 +132,7 @@ export class Transport {
     if (!opts.baseUrl) throw new TypeError('baseUrl is required, e.g. http://localhost:3000');
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.apiKey = opts.apiKey;
+    this.credentials = opts.credentials;
     if (!opts.fetch && typeof globalThis.fetch !== 'function') throw new TypeError('No fetch available: pass one in the options');
     // Unbound global fetch throws "Illegal invocation" in browsers.
     this.fetchImpl = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -141,6 +150,7 @@ export class Transport {
   private requestHeaders(opts: CallOptions): Record<string, string> {
     const h: Record<string, string> = { accept: 'application/json', ...this.headers, ...opts.headers };
     if (this.apiKey) h.authorization = `Bearer ${this.apiKey}`;
+    if (this.csrfToken) h['x-csrf-token'] = this.csrfToken;
     if (opts.body !== undefined) h['content-type'] = 'application/json';
     return h;
   }
@@ -169,6 +179,7 @@ export class Transport {
       method,
       headers: this.requestHeaders(opts),
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      ...(this.credentials ? { credentials: this.credentials } : {}),
     };
     const idempotent = opts.idempotent ?? IDEMPOTENT_METHODS.has(method);
     const url = this.url(path, opts.query);

@@ -11,6 +11,8 @@ import type {
   ListRequestsQuery as ListRequestsQuerySchema,
   RequestList as RequestListSchema,
   PolicyDecision as PolicyDecisionSchema,
+  DecisionLinks as DecisionLinksSchema,
+  IssueLinksBody as IssueLinksBodySchema,
 } from '../../../server/src/requests/schemas.ts';
 import type {
   ApiKey as ApiKeySchema,
@@ -24,7 +26,10 @@ import type {
   PolicyBody as PolicyBodySchema,
   PolicyRule as PolicyRuleSchema,
   DeletedPolicy as DeletedPolicySchema,
+  PolicyTrialBody as PolicyTrialBodySchema,
+  PolicyTrialResult as PolicyTrialResultSchema,
 } from '../../../server/src/policies/schemas.ts';
+import type { SessionInfo as SessionSchema } from '../../../server/src/sessions/schemas.ts';
 import type {
   CreateWebhookBody as CreateWebhookBodySchema,
   CreatedWebhook as CreatedWebhookSchema,
@@ -48,6 +53,9 @@ export type PolicyDecision = Static<typeof PolicyDecisionSchema>;
 export type RequestList = Static<typeof RequestListSchema>;
 export type ListRequestsQuery = Static<typeof ListRequestsQuerySchema>;
 export type DecideBody = Static<typeof DecideBodySchema>;
+/** One-use approve and deny links for a reviewer without a key. */
+export type DecisionLinks = Static<typeof DecisionLinksSchema>;
+export type IssueLinksInput = NonNullable<Static<typeof IssueLinksBodySchema>>;
 export type Pagination = Static<typeof PaginationSchema>;
 
 /** What `request()` takes: the create body, with `expiresAt` also accepted as a Date. */
@@ -64,6 +72,11 @@ export type PolicyRule = Static<typeof PolicyRuleSchema>;
 /** Create and replace take the same body; `rules` are checked by the server's policy engine. */
 export type PolicyInput = Omit<Static<typeof PolicyBodySchema>, 'rules'> & { rules: PolicyRule[] };
 export type DeletedPolicy = Static<typeof DeletedPolicySchema>;
+export type PolicyTrialInput = Omit<Static<typeof PolicyTrialBodySchema>, 'policy'> & { policy: PolicyInput };
+export type PolicyTrial = Static<typeof PolicyTrialResultSchema>;
+
+/** A dashboard session: who it is, what it may do, and the token its writes carry. */
+export type Session = Static<typeof SessionSchema>;
 
 export type AuditEntry = Static<typeof AuditEntrySchema>;
 export type AuditQuery = AuditSearch;

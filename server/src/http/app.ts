@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -25,6 +26,8 @@ import { auditRoutes } from '../audit/routes.ts';
 import { reviewerRoutes } from '../reviewers/routes.ts';
 import { Live } from '../live/live.ts';
 import { liveRoutes } from '../live/routes.ts';
+import { Sessions } from '../sessions/sessions.ts';
+import { sessionRoutes } from '../sessions/routes.ts';
 
 export interface AppOptions {
   sql: Sql;
@@ -44,6 +47,8 @@ export interface AppOptions {
   live?: Live;
   /** The server's public base URL (PUBLIC_URL) for links it hands out; unset = the calling request's own host. */
   publicUrl?: string;
+  /** Signs dashboard session tokens (JWT_SECRET); unset = a secret generated once and kept in the database. */
+  jwtSecret?: string;
   /** Where the log goes (default stdout); tests capture it here. */
   logStream?: NodeJS.WritableStream;
 }
@@ -137,7 +142,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true }, config: { scope: null } }, async () => app.swagger());
 
-  await app.register(auth, { sql: opts.sql, rateLimitWindowMs: opts.rateLimitWindowMs ?? 60_000 });
+  const rateLimitWindowMs = opts.rateLimitWindowMs ?? 60_000;
+  const sessions = await Sessions.create(opts.sql, { jwtSecret: opts.jwtSecret, rateLimitWindowMs });
+  await app.register(cookie);
+  await app.register(auth, { sql: opts.sql, rateLimitWindowMs, sessions });
+  await app.register(sessionRoutes, { sql: opts.sql, sessions, rateLimitWindowMs });
 
   await app.register(healthRoutes, { sql: opts.sql, checks: opts.healthChecks ?? {} });
   await app.register(dashboardRoutes);
@@ -158,7 +167,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     live = own;
   }
   app.decorate('live', live);
-  await app.register(liveRoutes, { sql: opts.sql, live, rateLimitWindowMs: opts.rateLimitWindowMs ?? 60_000 });
+  await app.register(liveRoutes, { sql: opts.sql, live, rateLimitWindowMs, sessions });
 
   return app;
 }

@@ -6,6 +6,7 @@ import { hasScope, type Scope } from '../keys/scopes.ts';
 import { hashApiKey } from '../keys/secrets.ts';
 import { keyUsageRecorder } from '../keys/usage.ts';
 import type { Principal } from '../requests/decider.ts';
+import type { Sessions } from '../sessions/sessions.ts';
 
 export interface AuthenticatedPrincipal extends Principal {
   scopes: string[];
@@ -15,6 +16,8 @@ export interface AuthenticatedPrincipal extends Principal {
 declare module 'fastify' {
   interface FastifyRequest {
     principal: AuthenticatedPrincipal | null;
+    /** The dashboard session the call came with (cookie), when it was not a bearer key. */
+    sessionId: string | null;
   }
   interface FastifyContextConfig {
     /** The scope a route needs; `null` marks a public route. Unset under /api means admin only. */
@@ -53,11 +56,15 @@ export async function authenticateKey(sql: Sql, key: string, windowMs: number): 
 export interface AuthOptions {
   sql: Sql;
   rateLimitWindowMs: number;
+  sessions: Sessions;
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
   app.decorateRequest('principal', null);
   const usage = keyUsageRecorder(opts.sql, (err) => app.log.warn({ err }, 'could not record an API key\'s last use'));
+  app.decorateRequest('sessionId', null);
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const config = request.routeOptions.config;
@@ -68,13 +75,15 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
     if (scope === null) return;
 
     const token = bearerToken(request);
-    // Any token is looked up by its hash: generated keys start with agk_, but an
-    // ADMIN_API_KEY chosen by the operator need not.
-    if (!token) {
-      throw new AppError('UNAUTHORIZED', 'Send an API key as "Authorization: Bearer agk_…"');
+    let row: KeyRow | null;
+    if (token) {
+      // Any token is looked up by its hash: generated keys start with agk_, but an
+      // ADMIN_API_KEY chosen by the operator need not.
+      row = await authenticateKey(opts.sql, token, opts.rateLimitWindowMs);
+      if (!row) throw new AppError('UNAUTHORIZED', 'The API key is not valid');
+    } else {
+      row = await sessionKey(request, reply, opts.sessions);
     }
-    const row = await authenticateKey(opts.sql, token, opts.rateLimitWindowMs);
-    if (!row) throw new AppError('UNAUTHORIZED', 'The API key is not valid');
     if (row.revoked_at) throw new AppError('UNAUTHORIZED', 'The API key has been revoked');
     usage.mark(row.id);
 
@@ -104,6 +113,27 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
       throw new AppError('FORBIDDEN', `This key lacks the "${scope}" scope`, { requiredScope: scope });
     }
   });
+}
+
+/**
+ * The key behind the dashboard session cookie. A cookie is sent by the browser on its own,
+ * so a write made with it must also carry the session's anti-CSRF header (SameSite=Strict
+ * already keeps other sites' requests from carrying the cookie; the header is the second lock).
+ */
+async function sessionKey(request: FastifyRequest, reply: FastifyReply, sessions: Sessions): Promise<KeyRow> {
+  const cookie = sessions.cookieOf(request);
+  if (!cookie) throw new AppError('UNAUTHORIZED', 'Send an API key as "Authorization: Bearer agk_…"');
+  const resolved = await sessions.resolve(cookie);
+  if (!resolved) {
+    sessions.clearCookie(request, reply);
+    throw new AppError('UNAUTHORIZED', 'The session has ended; sign in again');
+  }
+  if (!SAFE_METHODS.has(request.method) && !sessions.csrfOk(resolved.claims.sessionId, request)) {
+    throw new AppError('CSRF_REJECTED');
+  }
+  request.sessionId = resolved.claims.sessionId;
+  await sessions.renewIfDue(request, reply, resolved);
+  return resolved.key;
 }
 
 export const auth = fp(authPlugin, { name: 'agentgate-auth' });

@@ -55,6 +55,9 @@ export class RouteIndex {
   /** Call before any route is registered. */
   attach(app: FastifyInstance): void {
     app.addHook('onRoute', (route) => {
+      // A catch-all (the dashboard's client routes) answers GET anywhere, but is no reason to
+      // call another method on an unknown path "not allowed" rather than not found.
+      if ((route.config as { fallback?: boolean } | undefined)?.fallback) return;
       for (const method of [route.method].flat()) {
         if (!METHODS.includes(method as HTTPMethod)) continue; // HEAD follows GET; OPTIONS is CORS' catch-all
         try {

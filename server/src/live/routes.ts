@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { Sql } from '../db/connect.ts';
+import type { Sessions } from '../sessions/sessions.ts';
 import { eventsRoute } from './events-route.ts';
 import type { Live } from './live.ts';
 import { streamRoute, WS_PROTOCOL } from './stream-route.ts';
@@ -17,6 +18,8 @@ export interface LiveRoutesOptions {
   sql: Sql;
   live: Live;
   rateLimitWindowMs: number;
+  /** Dashboard sessions: a browser's stream authenticates with the session cookie. */
+  sessions: Sessions;
 }
 
 /** Long-poll, WebSocket stream and NDJSON export, all fed by one Live hub. */

@@ -16,6 +16,7 @@ import type { Sql } from '../db/connect.ts';
 import { cursorAt } from '../events/store.ts';
 import { authenticateKey } from '../http/auth.ts';
 import { sendError } from '../http/errors.ts';
+import type { Sessions } from '../sessions/sessions.ts';
 import { effectiveFilter, FilterRefused, READ_SCOPES, readableStreamTypes } from './access.ts';
 import type { Live, LiveListener } from './live.ts';
 import type { LiveEvent } from './log.ts';
@@ -61,6 +62,20 @@ function problems(checker: { Errors(value: unknown): Iterable<{ path: string; me
   return [...checker.Errors(value)].map((e) => ({ field: `message${e.path.replace(/\//g, '.')}`, message: e.message }));
 }
 
+/**
+ * A cookie rides along on any WebSocket handshake, even one opened by another site's page,
+ * so a cookie-authenticated stream must come from a page of this server's own origin.
+ */
+function sameOrigin(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (!origin) return false;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
 /** The key a client offered during the handshake, if any. */
 function handshakeKey(request: FastifyRequest): string | null {
   const protocols = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
@@ -74,6 +89,7 @@ export interface StreamRouteOptions {
   sql: Sql;
   live: Live;
   rateLimitWindowMs: number;
+  sessions: Sessions;
   track: (release: () => void) => () => void;
 }
 
@@ -171,8 +187,12 @@ class StreamConnection {
     this.heartbeat.unref();
 
     const key = handshakeKey(this.request);
-    if (key !== null) {
-      this.inbox = this.inbox.then(() => this.authenticate(key)).catch((err) => {
+    const cookie = key === null ? this.opts.sessions.cookieOf(this.request) : null;
+    if (key !== null || cookie !== null) {
+      const lookup = key !== null
+        ? () => authenticateKey(this.opts.sql, key, this.opts.rateLimitWindowMs)
+        : () => this.sessionKey(cookie!);
+      this.inbox = this.inbox.then(() => this.authenticate(lookup)).catch((err) => {
         this.request.log.error({ err }, 'live stream authentication failed');
         this.close(CLOSE.INTERNAL, 'internal error');
       });
@@ -231,7 +251,8 @@ class StreamConnection {
     if (type === 'ping') return this.sendJson({ type: 'pong' });
     if (!this.keyId) {
       if (type !== 'auth') return this.close(CLOSE.UNAUTHORIZED, 'authenticate first');
-      return this.authenticate((msg as Static<typeof AuthMessage>).apiKey);
+      const { apiKey } = msg as Static<typeof AuthMessage>;
+      return this.authenticate(() => authenticateKey(this.opts.sql, apiKey, this.opts.rateLimitWindowMs));
     }
     if (type === 'auth') return this.error('VALIDATION_ERROR', 'Already authenticated');
     if (type === 'unsubscribe') {
@@ -243,11 +264,18 @@ class StreamConnection {
     return this.subscribe(msg as Static<typeof SubscribeMessage>);
   }
 
-  private async authenticate(key: string): Promise<void> {
+  /** The key behind a dashboard session cookie; null (refused) for an ended session or a cross-site page. */
+  private async sessionKey(cookie: string) {
+    if (!sameOrigin(this.request)) return null;
+    const resolved = await this.opts.sessions.resolve(cookie);
+    return resolved?.key ?? null;
+  }
+
+  private async authenticate(lookup: () => Promise<Awaited<ReturnType<typeof authenticateKey>>>): Promise<void> {
     if (this.authTimer) clearTimeout(this.authTimer);
     this.authTimer = null;
     if (this.closed) return;
-    const row = await authenticateKey(this.opts.sql, key, this.opts.rateLimitWindowMs);
+    const row = await lookup();
     if (this.closed) return;
     if (!row) return this.close(CLOSE.UNAUTHORIZED, 'the API key is not valid');
     if (row.revoked_at) return this.close(CLOSE.UNAUTHORIZED, 'the API key has been revoked');

@@ -40,7 +40,7 @@ export const PRIORITY_MIN = -1_000_000_000;
 export const PRIORITY_MAX = 1_000_000_000;
 
 /** Problems are reported with body paths (`body.rules[0].match…`), like schema errors. */
-function checkFields(fields: PolicyFields): void {
+export function checkFields(fields: PolicyFields): void {
   const problems: { field: string; message: string }[] = [];
   if (fields.name.trim() === '') problems.push({ field: 'body.name', message: 'must not be blank' });
   if (!Number.isInteger(fields.priority) || fields.priority < PRIORITY_MIN || fields.priority > PRIORITY_MAX) {

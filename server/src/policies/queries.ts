@@ -1,6 +1,7 @@
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { clampLimit, type Pagination } from '../http/schemas.ts';
+import type { Policy as EnginePolicy } from './engine.ts';
 import { MAX_POLICY_PAGE, type ListPoliciesQuery, type Policy } from './schemas.ts';
 
 interface PolicyRow {
@@ -35,4 +36,10 @@ export async function getPolicy(sql: Sql, id: string): Promise<Policy> {
     from policies where id = ${id}`;
   if (!row) throw new AppError('NOT_FOUND', `policy ${id} not found`);
   return toPolicy(row);
+}
+
+/** Every enabled policy as the engine takes it (for evaluating a draft beside them). */
+export async function enabledPolicies(sql: Sql): Promise<EnginePolicy[]> {
+  return sql<EnginePolicy[]>`
+    select id, name, priority, enabled, rules, version from policies where enabled order by priority, id`;
 }

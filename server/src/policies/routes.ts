@@ -1,14 +1,18 @@
 import type { FastifyInstance } from 'fastify';
+import type { Static } from '@sinclair/typebox';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { eventMetadata } from '../http/context.ts';
 import { errorResponses, IdParams } from '../http/schemas.ts';
 import { isId } from '../ids.ts';
 import { createPolicy, policyFields, runPolicyCommand } from './commands.ts';
-import { getPolicy, listPolicies } from './queries.ts';
+import { enabledPolicies, getPolicy, listPolicies } from './queries.ts';
 import {
-  DeletedPolicy, ListPoliciesQuery, Policy, PolicyBody, PolicyList, type ListPoliciesQuery as ListPoliciesQueryT, type PolicyBody as PolicyBodyT,
+  DeletedPolicy, ListPoliciesQuery, Policy, PolicyBody, PolicyList, PolicyTrialBody, PolicyTrialResult, type ListPoliciesQuery as ListPoliciesQueryT, type PolicyBody as PolicyBodyT,
 } from './schemas.ts';
+import { checkFields } from './decider.ts';
+import { tryPolicy } from './trial.ts';
+import { principalOf } from '../http/auth.ts';
 
 const tags = ['policies'];
 
@@ -76,5 +80,34 @@ export async function policyRoutes(app: FastifyInstance, opts: { sql: Sql }) {
     const id = policyId(request.params);
     await runPolicyCommand(sql, id, { type: 'delete' }, eventMetadata(request));
     return { success: true as const, id };
+  });
+
+  app.post('/api/policies/test', {
+    config: { scope: 'policy:read' },
+    schema: {
+      tags, summary: 'Evaluate a sample request against a draft policy without saving it',
+      body: PolicyTrialBody, response: { 200: PolicyTrialResult, ...errorResponses(400, 401, 403) },
+    },
+  }, async (request) => {
+    const body = request.body as Static<typeof PolicyTrialBody>;
+    const fields = policyFields(body.policy);
+    try {
+      checkFields(fields);
+    } catch (err) {
+      // Same problems as a save, pointed at the draft inside this body.
+      if (err instanceof AppError && Array.isArray(err.details)) {
+        const details = (err.details as { field: string; message: string }[]).map((d) => ({ ...d, field: d.field.replace(/^body\./, 'body.policy.') }));
+        throw new AppError(err.code, err.message.replaceAll('body.', 'body.policy.'), details);
+      }
+      throw err;
+    }
+    const saved = await enabledPolicies(sql);
+    const principal = principalOf(request);
+    const sample = body.request;
+    const result = tryPolicy(fields, saved, {
+      action: sample.action, urgency: sample.urgency ?? 'normal', params: sample.params ?? {}, context: sample.context ?? {},
+      requester: { keyId: principal.id, keyName: principal.name },
+    }, body.replaces ?? null);
+    return result;
   });
 }

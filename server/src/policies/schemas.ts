@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, PageLimit, Pagination, Timestamp } from '../http/schemas.ts';
+import { Urgency } from '../requests/schemas.ts';
 import { DECISIONS, MAX_RULES } from './engine.ts';
 import { PRIORITY_MAX, PRIORITY_MIN } from './decider.ts';
 
@@ -68,3 +69,35 @@ export const ListPoliciesQuery = Type.Object({
 export type ListPoliciesQuery = Static<typeof ListPoliciesQuery>;
 
 export const DeletedPolicy = Type.Object({ success: Type.Literal(true), id: Type.String() });
+
+const TrialOutcome = Type.Object({
+  decision: PolicyDecisionKind,
+  policyId: Nullable(Type.String()),
+  policyName: Nullable(Type.String()),
+  ruleIndex: Nullable(Type.Integer()),
+  approvers: Type.Array(Type.String()),
+  channels: Type.Array(Type.String()),
+  requireReason: Type.Boolean(),
+  requireDistinctApprover: Type.Boolean(),
+  reason: Type.String(),
+});
+
+export const PolicyTrialBody = Type.Object(
+  {
+    policy: PolicyBody,
+    request: Type.Object({
+      action: Type.String({ minLength: 1, maxLength: 200 }),
+      urgency: Type.Optional(Urgency),
+      params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      context: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    }, { additionalProperties: false, description: 'A sample request, as an agent would send it' }),
+    replaces: Type.Optional(Type.String({ description: 'The saved policy the draft would replace (when editing), pol_…' })),
+  },
+  { additionalProperties: false },
+);
+export type PolicyTrialBody = Static<typeof PolicyTrialBody>;
+
+export const PolicyTrialResult = Type.Object({
+  draft: Type.Intersect([TrialOutcome, Type.Object({ matched: Type.Boolean({ description: 'A rule of the draft matched' }) })]),
+  effective: Type.Intersect([TrialOutcome, Type.Object({ byDraft: Type.Boolean({ description: 'The draft decided, once placed among the saved policies' }) })]),
+});

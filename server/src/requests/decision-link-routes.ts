@@ -1,29 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { Sql } from '../db/connect.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { principalOf } from '../http/auth.ts';
 import { eventMetadata } from '../http/context.ts';
-import { errorResponses, IdParams, Nullable, Timestamp } from '../http/schemas.ts';
+import { errorResponses, IdParams } from '../http/schemas.ts';
+import { DecisionLinks, DEFAULT_LINK_TTL_SECONDS, IssueLinksBody } from './schemas.ts';
 import { confirmationPage, messagePage, PAGE_HEADERS, resultPage } from './decision-link-pages.ts';
-import { DEFAULT_LINK_TTL_SECONDS, decideByLink, goneReason, issueDecisionLinks, resolveLink } from './decision-links.ts';
+import { decideByLink, goneReason, issueDecisionLinks, resolveLink } from './decision-links.ts';
 import { requestId } from './routes.ts';
-
-const IssueLinksBody = Type.Union([
-  Type.Object({
-    reviewer: Type.Optional(Nullable(Type.String({ maxLength: 200, description: 'Who the links are for, e.g. an email address; recorded as the decision label' }))),
-    expiresInSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 604_800, description: `Link lifetime (default ${DEFAULT_LINK_TTL_SECONDS}); capped at the request's expiresAt` })),
-  }, { additionalProperties: false }),
-  Type.Null(),
-]);
-type IssueLinksBody = Static<typeof IssueLinksBody>;
-
-const Link = Type.Object({ token: Type.String(), url: Type.String() });
-const DecisionLinks = Type.Object({
-  requestId: Type.String(),
-  tokens: Type.Object({ approve: Link, deny: Link }),
-  expiresAt: Timestamp,
-});
 
 const MAX_REASON = 2000;
 

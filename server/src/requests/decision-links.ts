@@ -15,7 +15,6 @@ import { decideFromChannel, decideRequest, withCreators } from './commands.ts';
 import { findRequest } from './queries.ts';
 import type { ApprovalRequest } from './schemas.ts';
 
-export const DEFAULT_LINK_TTL_SECONDS = 86_400;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 const newToken = () => randomBytes(32).toString('base64url');

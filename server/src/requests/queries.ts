@@ -78,15 +78,17 @@ function decodeCursor(s: string): Cursor {
   }
 }
 
-type SortKind = 'newest' | 'created_at' | 'urgency' | 'sla_remaining';
+type SortKind = 'newest' | 'created_at' | 'urgency' | 'sla_remaining' | 'queue';
 
 /** The direction each sort implies when `order` is not given (the original API's). */
-const DEFAULT_ASC: Record<SortKind, boolean> = { newest: false, created_at: true, urgency: false, sla_remaining: true };
+const DEFAULT_ASC: Record<SortKind, boolean> = { newest: false, created_at: true, urgency: false, sla_remaining: true, queue: false };
 
 export async function listRequests(sql: Sql, q: ListRequestsQuery): Promise<{ requests: ApprovalRequest[]; pagination: Pagination }> {
   const limit = clampLimit(q.limit, MAX_REQUEST_PAGE, 50);
   const kind: SortKind = q.sort ?? 'newest';
-  const byUrgency = kind === 'urgency';
+  // `queue`: the reviewers' order — most urgent first, then the longest waiting (`order` ignored).
+  const byQueue = kind === 'queue';
+  const byUrgency = kind === 'urgency' || byQueue;
   const bySla = kind === 'sla_remaining';
   const asc = q.order ? q.order === 'asc' : DEFAULT_ASC[kind];
   if (q.cursor !== undefined && q.offset !== undefined) {
@@ -101,9 +103,11 @@ export async function listRequests(sql: Sql, q: ListRequestsQuery): Promise<{ re
   // The leading sort key, if any, before (created_at, id).
   const lead = byUrgency ? sql`urgency_rank` : bySla ? sql`coalesce(expires_at, 'infinity'::timestamptz)` : null;
   const dir = asc ? sql`asc` : sql`desc`;
-  const order = lead ? sql`${lead} ${dir}, created_at ${dir}, id ${dir}` : sql`created_at ${dir}, id ${dir}`;
+  const order = byQueue ? sql`urgency_rank desc, created_at asc, id asc`
+    : lead ? sql`${lead} ${dir}, created_at ${dir}, id ${dir}` : sql`created_at ${dir}, id ${dir}`;
   const cmp = asc ? sql`>` : sql`<`;
   const keyset = !cursor ? sql``
+    : byQueue ? sql`and (urgency_rank < ${cursor.u!} or (urgency_rank = ${cursor.u!} and (created_at, id) > (${cursor.c}::timestamptz, ${cursor.i})))`
     : byUrgency ? sql`and (urgency_rank, created_at, id) ${cmp} (${cursor.u!}, ${cursor.c}::timestamptz, ${cursor.i})`
     : bySla ? sql`and (coalesce(expires_at, 'infinity'::timestamptz), created_at, id) ${cmp} (${cursor.x!}::text::timestamptz, ${cursor.c}::timestamptz, ${cursor.i})`
     : sql`and (created_at, id) ${cmp} (${cursor.c}::timestamptz, ${cursor.i})`;
@@ -111,7 +115,9 @@ export async function listRequests(sql: Sql, q: ListRequestsQuery): Promise<{ re
   const filters = sql`
     ${q.status ? sql`and status = ${q.status}` : sql``}
     ${q.action ? sql`and action = ${q.action}` : sql``}
-    ${q.urgency ? sql`and urgency = ${q.urgency}` : sql``}`;
+    ${q.urgency ? sql`and urgency = ${q.urgency}` : sql``}
+    ${q.from ? sql`and created_at >= ${q.from}::timestamptz` : sql``}
+    ${q.to ? sql`and created_at < ${q.to}::timestamptz` : sql``}`;
 
   const [rows, [{ total }]] = await Promise.all([
     sql<RequestRow[]>`

@@ -69,12 +69,14 @@ export const ListRequestsQuery = Type.Object({
   status: Type.Optional(RequestStatus),
   action: Type.Optional(Type.String({ maxLength: 200 })),
   urgency: Type.Optional(Urgency),
-  sort: Type.Optional(Type.Union([Type.Literal('created_at'), Type.Literal('urgency'), Type.Literal('sla_remaining')], {
+  sort: Type.Optional(Type.Union([Type.Literal('created_at'), Type.Literal('urgency'), Type.Literal('sla_remaining'), Type.Literal('queue')], {
     description: 'Unset: newest first. created_at: oldest first; urgency: most urgent first (then newest); '
-      + 'sla_remaining: soonest expiresAt first, requests without one last (the original API\'s directions). `order` reverses any of them.',
+      + 'sla_remaining: soonest expiresAt first, requests without one last (the original API\'s directions); queue: most urgent first, then oldest (the reviewers\' order). `order` reverses any of them but queue.',
   })),
   order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')], { description: 'Overrides the direction the sort implies' })),
   limit: Type.Optional(PageLimit(MAX_REQUEST_PAGE, 50)),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Created at or after' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Created before' })),
   offset: Type.Optional(Type.Integer({ minimum: 0 })),
   cursor: Type.Optional(Type.String({ maxLength: 500 })),
 });
@@ -96,3 +98,22 @@ export const CancelBody = Type.Union([
   Type.Object({ reason: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))) }, { additionalProperties: false }),
   Type.Null(),
 ]);
+
+/** How long decision links work unless asked otherwise (a day). */
+export const DEFAULT_LINK_TTL_SECONDS = 86_400;
+
+export const IssueLinksBody = Type.Union([
+  Type.Object({
+    reviewer: Type.Optional(Nullable(Type.String({ maxLength: 200, description: 'Who the links are for, e.g. an email address; recorded as the decision label' }))),
+    expiresInSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 604_800, description: `Link lifetime (default ${DEFAULT_LINK_TTL_SECONDS}); capped at the request's expiresAt` })),
+  }, { additionalProperties: false }),
+  Type.Null(),
+]);
+export type IssueLinksBody = Static<typeof IssueLinksBody>;
+
+const Link = Type.Object({ token: Type.String(), url: Type.String() });
+export const DecisionLinks = Type.Object({
+  requestId: Type.String(),
+  tokens: Type.Object({ approve: Link, deny: Link }),
+  expiresAt: Timestamp,
+});

@@ -1,0 +1,80 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Sql } from '../db/connect.ts';
+import { authenticateSession, endSession, openSession, type SessionKeyRow, type SessionRow } from './queries.ts';
+import { sessionSigningKey } from './secret.ts';
+import {
+  CSRF_HEADER, SESSION_COOKIE, csrfToken, csrfTokenMatches, needsRenewal, signSessionToken, verifySessionToken,
+  type SessionClaims, type SubjectType,
+} from './tokens.ts';
+
+export interface ResolvedSession {
+  claims: SessionClaims;
+  key: SessionKeyRow;
+}
+
+/** Dashboard sessions: opening, resolving and ending them, and their cookie. */
+export class Sessions {
+  private constructor(
+    private readonly sql: Sql,
+    private readonly signingKey: Uint8Array,
+    private readonly rateLimitWindowMs: number,
+  ) {}
+
+  static async create(sql: Sql, opts: { jwtSecret?: string; rateLimitWindowMs: number }): Promise<Sessions> {
+    return new Sessions(sql, await sessionSigningKey(sql, opts.jwtSecret), opts.rateLimitWindowMs);
+  }
+
+  async open(subject: { type: SubjectType; id: string }, userAgent: string | undefined): Promise<{ session: SessionRow; token: string }> {
+    const session = await openSession(this.sql, subject, userAgent);
+    return { session, token: await signSessionToken(this.signingKey, session) };
+  }
+
+  /**
+   * The session a cookie names and the key behind it, checked against the database on
+   * every call: a revoked key, a removed scope or a sign-out takes effect at once.
+   */
+  async resolve(token: string): Promise<ResolvedSession | null> {
+    const claims = await verifySessionToken(this.signingKey, token);
+    if (!claims || claims.subjectType !== 'key') return null;
+    const key = await authenticateSession(this.sql, claims.sessionId, this.rateLimitWindowMs);
+    if (!key || key.id !== claims.subjectId) return null;
+    return { claims, key };
+  }
+
+  end(sessionId: string): Promise<void> {
+    return endSession(this.sql, sessionId);
+  }
+
+  csrfToken(sessionId: string): string {
+    return csrfToken(this.signingKey, sessionId);
+  }
+
+  csrfOk(sessionId: string, request: FastifyRequest): boolean {
+    return csrfTokenMatches(this.signingKey, sessionId, request.headers[CSRF_HEADER]);
+  }
+
+  /** Sets the session cookie; Secure whenever the page was reached over https. */
+  setCookie(request: FastifyRequest, reply: FastifyReply, token: string, expiresAt: Date): void {
+    reply.setCookie(SESSION_COOKIE, token, {
+      path: '/', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', expires: expiresAt,
+    });
+  }
+
+  clearCookie(request: FastifyRequest, reply: FastifyReply): void {
+    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' });
+  }
+
+  /** Issues a fresh token when the current one is past half its life. */
+  async renewIfDue(request: FastifyRequest, reply: FastifyReply, resolved: ResolvedSession): Promise<void> {
+    if (!needsRenewal(resolved.claims)) return;
+    const token = await signSessionToken(this.signingKey, {
+      id: resolved.claims.sessionId, subjectType: resolved.claims.subjectType, subjectId: resolved.claims.subjectId,
+      expiresAt: resolved.key.expires_at,
+    });
+    this.setCookie(request, reply, token, resolved.key.expires_at);
+  }
+
+  cookieOf(request: FastifyRequest): string | null {
+    return request.cookies?.[SESSION_COOKIE] ?? null;
+  }
+}
