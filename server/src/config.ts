@@ -21,6 +21,8 @@ const ConfigSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: z.url().optional(),
+  // "development" silences the warning about an unset PUBLIC_URL; nothing else depends on it.
+  NODE_ENV: z.string().min(1).default('production'),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')

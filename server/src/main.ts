@@ -8,6 +8,7 @@ import { connect } from './db/connect.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { buildApp } from './http/app.ts';
+import { listenBaseUrl } from './http/public-url.ts';
 import { bootstrapAdminKey } from './keys/commands.ts';
 import { Live } from './live/live.ts';
 import { workerSettings } from './jobs/options.ts';
@@ -60,8 +61,10 @@ async function main() {
     },
   });
   await app.listen({ port: config.PORT, host: config.HOST });
-  const shownHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
-  const url = config.PUBLIC_URL ?? `http://${shownHost}:${config.PORT}`;
+  const url = config.PUBLIC_URL ?? listenBaseUrl(app.server.address());
+  if (!config.PUBLIC_URL && config.NODE_ENV !== 'development') {
+    log.warn(`PUBLIC_URL is not set: decision links will point at ${url}, which reviewers elsewhere may not reach. Set PUBLIC_URL to the address they use.`);
+  }
 
   console.log(`\nAgentGate is listening on ${url}  (API docs: ${url}/docs)`);
   if (bootstrap.key) {

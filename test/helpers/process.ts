@@ -54,12 +54,12 @@ export async function startServerProcess(env: Record<string, string | undefined>
   return { base, child, exited, output: () => output };
 }
 
-/** Waits until the server reports at least `count` long-polls held open (GET /health?deep=true). */
-export async function heldWaits(base: string, count: number, timeoutMs = 60_000): Promise<void> {
+/** Waits until the server reports at least `count` long-polls held open (GET /health?deep=true, shown to a key). */
+export async function heldWaits(base: string, count: number, key: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let seen: unknown;
   for (;;) {
-    const body = await (await fetch(`${base}/health?deep=true`)).json() as { checks?: { live?: { details?: { openWaits?: number } } } };
+    const body = await (await fetch(`${base}/health?deep=true`, { headers: { authorization: `Bearer ${key}` } })).json() as { checks?: { live?: { details?: { openWaits?: number } } } };
     seen = body.checks?.live?.details?.openWaits;
     if (typeof seen === 'number' && seen >= count) return;
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${count} held long-poll(s); the server reports ${String(seen)}`);

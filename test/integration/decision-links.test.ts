@@ -233,12 +233,20 @@ t.test('decision links', async (t) => {
     t.notOk(done.body.includes('<script>') || done.body.includes('<i>ok'), 'the result page escapes too');
   });
 
-  t.test('without PUBLIC_URL the link is on the host that was called', async (t) => {
+  t.test('without PUBLIC_URL the link is on the listen address, never on the Host header', async (t) => {
     const plain = await testApp(t);
+    await plain.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (plain.app.server.address() as { port: number }).port;
     const a = await plain.key(['request:create']);
     const id = await ask(t, plain, a.key, { action: 'x' });
-    const links = await issue(t, plain, plain.adminKey, id);
-    t.match(links.tokens.approve.url, /^http:\/\/localhost(:\d+)?\/decide\?token=[A-Za-z0-9_-]{43}$/);
+    const hosts: Record<string, string>[] = [{}, { host: 'evil.example' }, { host: 'evil.example', 'x-forwarded-host': 'evil.example' }];
+    for (const headers of hosts) {
+      const res = await plain.call('POST', `/api/requests/${id}/tokens`, { body: {}, headers });
+      t.equal(res.statusCode, 201, res.body);
+      const links = res.json() as Issued;
+      t.equal(links.tokens.approve.url, `http://127.0.0.1:${port}/decide?token=${links.tokens.approve.token}`, `Host ${JSON.stringify(headers)} is ignored`);
+      t.notMatch(links.tokens.deny.url, /evil/);
+    }
   });
 
   t.test('no token reaches the log', async (t) => {

@@ -190,12 +190,21 @@ t.test('deep health reports the worker', async (t) => {
     live: async () => ({ ok: true, details: { openWaits: 3 } }),
   } });
   t.teardown(() => app.close());
-  const ok = await app.inject({ method: 'GET', url: '/health?deep=true' });
+  const asKey = { authorization: `Bearer ${h.adminKey}` };
+  const ok = await app.inject({ method: 'GET', url: '/health?deep=true', headers: asKey });
   t.equal(ok.statusCode, 200);
   t.match(ok.json(), { status: 'ok', checks: { worker: { status: 'ok' }, live: { status: 'ok', details: { openWaits: 3 } } } });
   t.notOk('details' in ok.json().checks.worker, 'a check that answers only yes or no has no details');
   await worker.stop();
-  const down = await app.inject({ method: 'GET', url: '/health?deep=true' });
+  const down = await app.inject({ method: 'GET', url: '/health?deep=true', headers: asKey });
   t.equal(down.statusCode, 503);
   t.match(down.json(), { status: 'degraded', checks: { worker: { status: 'error' } } });
+  // Without a key (or with a bad one) only the verdict is shown.
+  for (const headers of [{}, { authorization: 'Bearer agk_not-a-key' }]) {
+    const anonymous = await app.inject({ method: 'GET', url: '/health?deep=true', headers });
+    t.equal(anonymous.statusCode, 503);
+    t.same(Object.keys(anonymous.json()).sort(), ['status', 'timestamp'], 'no checks without a key');
+  }
+  const anonymousOk = await h.app.inject({ method: 'GET', url: '/health?deep=true' });
+  t.notOk('checks' in anonymousOk.json(), 'no checks without a key when healthy either');
 });

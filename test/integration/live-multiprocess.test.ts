@@ -42,7 +42,7 @@ t.test('a decision through one process reaches the other process\'s clients', as
     const waiting = api(to.base, 'GET', `/api/requests/${id}/wait?timeout=120`, undefined, agentKey);
 
     // Held, so the decision below must wake it across processes rather than be read at its start.
-    await heldWaits(to.base, 1);
+    await heldWaits(to.base, 1, agentKey);
     const decided = await api(via.base, 'POST', `/api/requests/${id}/decide`, { decision: 'approved', reason: 'ship it' });
     t.equal(decided.status, 200);
 
@@ -60,7 +60,7 @@ t.test('a decision through one process reaches the other process\'s clients', as
   const stream = await subscribe(b.base, agentKey, {});
   await stream.nextOfType('live');
   const waiting = api(b.base, 'GET', `/api/requests/${created.json.id}/wait?timeout=300`, undefined, agentKey);
-  await heldWaits(b.base, 1);
+  await heldWaits(b.base, 1, agentKey);
   b.child.kill('SIGTERM');
   t.equal((await stream.closed).code, 1001);
   const answer = await waiting;

@@ -27,7 +27,7 @@ t.test('embedded start, first admin key, graceful SIGTERM', async (t) => {
   const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
   const created = await (await fetch(`${first.base}/api/requests`, { method: 'POST', headers: auth, body: JSON.stringify({ action: 'deploy' }) })).json() as { id: string };
   const waiting = fetch(`${first.base}/api/requests/${created.id}/wait?timeout=120`, { headers: auth });
-  await heldWaits(first.base, 1);
+  await heldWaits(first.base, 1, key!);
   first.child.kill('SIGTERM');
   const answer = await waiting;
   t.equal(answer.status, 200, 'the long-poll in flight is answered');

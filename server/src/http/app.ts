@@ -8,11 +8,13 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import { auth } from './auth.ts';
+import { auth, carriesValidKey } from './auth.ts';
 import { errorHandler } from './errors.ts';
 import { clientErrorHandler, frameworkErrors, notFoundHandler, refuseWhileClosing, RouteIndex } from './framework-errors.ts';
 import { ErrorBody } from './schemas.ts';
 import { guardrailRoutes } from '../guardrails/routes.ts';
+import { listenBaseUrl } from './public-url.ts';
+import { securityHeaders } from './security-headers.ts';
 import { healthRoutes, type HealthCheck } from './health.ts';
 import { serializeRequest } from './logging.ts';
 import { parseJsonBody } from './json-body.ts';
@@ -45,7 +47,7 @@ export interface AppOptions {
   requestDefaultTtlSeconds?: number;
   /** The process's live hub (started by the caller); when absent the app starts and stops its own. */
   live?: Live;
-  /** The server's public base URL (PUBLIC_URL) for links it hands out; unset = the calling request's own host. */
+  /** The server's public base URL (PUBLIC_URL) for links it hands out; unset = the address it listens on (never the Host header). */
   publicUrl?: string;
   /** Signs dashboard session tokens (JWT_SECRET); unset = a secret generated once and kept in the database. */
   jwtSecret?: string;
@@ -123,6 +125,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     maxAge: 600,
   });
 
+  await securityHeaders(app);
   app.addSchema(ErrorBody);
 
   await app.register(swagger, {
@@ -148,11 +151,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(auth, { sql: opts.sql, rateLimitWindowMs, sessions });
   await app.register(sessionRoutes, { sql: opts.sql, sessions, rateLimitWindowMs });
 
-  await app.register(healthRoutes, { sql: opts.sql, checks: opts.healthChecks ?? {} });
+  await app.register(healthRoutes, {
+    sql: opts.sql, checks: opts.healthChecks ?? {},
+    hasValidKey: (request) => carriesValidKey(opts.sql, request, rateLimitWindowMs),
+  });
   await app.register(dashboardRoutes);
   await app.register(requestRoutes, { sql: opts.sql, defaultTtlSeconds: opts.requestDefaultTtlSeconds });
   await app.register(guardrailRoutes, { sql: opts.sql, defaultTtlSeconds: opts.requestDefaultTtlSeconds });
-  await app.register(decisionLinkRoutes, { sql: opts.sql, publicUrl: opts.publicUrl });
+  await app.register(decisionLinkRoutes, { sql: opts.sql, baseUrl: () => opts.publicUrl ?? listenBaseUrl(app.server.address()) });
   await app.register(policyRoutes, { sql: opts.sql });
   await app.register(keyRoutes, { sql: opts.sql });
   await app.register(webhookRoutes, { sql: opts.sql, allowPrivate: opts.webhookAllowPrivate ?? false, timeoutMs: opts.webhookTimeoutMs });

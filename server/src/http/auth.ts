@@ -36,7 +36,7 @@ interface KeyRow {
   reset_ms: number | null;
 }
 
-function bearerToken(request: FastifyRequest): string | null {
+export function bearerToken(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (!header) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -51,6 +51,14 @@ function bearerToken(request: FastifyRequest): string | null {
 export async function authenticateKey(sql: Sql, key: string, windowMs: number): Promise<KeyRow | null> {
   const [row] = await sql<KeyRow[]>`select * from authenticate_key(${hashApiKey(key)}, ${windowMs})`;
   return row ?? null;
+}
+
+/** For public routes that show more to a caller with a key: whether the request carries a live key. */
+export async function carriesValidKey(sql: Sql, request: FastifyRequest, windowMs: number): Promise<boolean> {
+  const token = bearerToken(request);
+  if (!token) return false;
+  const row = await authenticateKey(sql, token, windowMs);
+  return row !== null && row.revoked_at === null && row.allowed !== false;
 }
 
 export interface AuthOptions {

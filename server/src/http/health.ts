@@ -1,16 +1,24 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Sql } from '../db/connect.ts';
 
 /** A deep-health check: healthy or not, optionally with figures shown beside the status. */
 export type HealthCheck = () => Promise<boolean | { ok: boolean; details: Record<string, number> }>;
 
-export async function healthRoutes(app: FastifyInstance, opts: { sql: Sql; checks: Record<string, HealthCheck> }) {
+export interface HealthOptions {
+  sql: Sql;
+  checks: Record<string, HealthCheck>;
+  /** Whether the request carries a valid API key: only then are the checks' details shown. */
+  hasValidKey: (request: FastifyRequest) => Promise<boolean>;
+}
+
+export async function healthRoutes(app: FastifyInstance, opts: HealthOptions) {
   app.get('/health', {
     config: { scope: null },
     schema: {
       tags: ['health'],
       summary: 'Liveness; with ?deep=true also checks the database and background worker',
+      description: 'Public. With ?deep=true the answer is 200 or 503 with the overall status; the individual checks (and figures such as open long-polls) are shown only to a caller with a valid API key.',
       security: [],
       querystring: Type.Object({ deep: Type.Optional(Type.Boolean()) }),
     },
@@ -38,6 +46,9 @@ export async function healthRoutes(app: FastifyInstance, opts: { sql: Sql; check
       }
     }
     const degraded = Object.values(checks).some((c) => c.status !== 'ok');
-    return reply.code(degraded ? 503 : 200).send({ status: degraded ? 'degraded' : 'ok', timestamp, checks });
+    const status = degraded ? 'degraded' : 'ok';
+    // Which parts run, and how busy they are, is for operators: anonymous callers get the verdict.
+    const shown = await opts.hasValidKey(request).catch(() => false);
+    return reply.code(degraded ? 503 : 200).send(shown ? { status, timestamp, checks } : { status, timestamp });
   });
 }

@@ -12,7 +12,8 @@ import { requestId } from './routes.ts';
 
 const MAX_REASON = 2000;
 
-export async function decisionLinkRoutes(app: FastifyInstance, opts: { sql: Sql; publicUrl?: string }) {
+/** `baseUrl` gives the links' origin: PUBLIC_URL, or the listen address (never the Host header). */
+export async function decisionLinkRoutes(app: FastifyInstance, opts: { sql: Sql; baseUrl: () => string }) {
   const { sql } = opts;
 
   app.post('/api/requests/:id/tokens', {
@@ -25,7 +26,7 @@ export async function decisionLinkRoutes(app: FastifyInstance, opts: { sql: Sql;
   }, async (request, reply) => {
     const id = requestId(request.params);
     const body = (request.body ?? {}) as NonNullable<IssueLinksBody>;
-    const baseUrl = (opts.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
+    const baseUrl = opts.baseUrl().replace(/\/+$/, '');
     const issued = await issueDecisionLinks(sql, id, {
       reviewer: body.reviewer?.trim() ? body.reviewer.trim() : null,
       expiresInSeconds: body.expiresInSeconds ?? DEFAULT_LINK_TTL_SECONDS,
