@@ -19,6 +19,10 @@ export function Layout(props: { children?: JSX.Element }) {
         <nav id="nav" aria-label="Main" classList={{ open: menu() }}>
           <ul>
             {link('/', 'Queue', 'request:read')}
+            {link('/requests', 'Requests', 'request:read')}
+            {link('/audit', 'Audit', 'audit:read')}
+            {link('/policies', 'Policies', 'policy:read')}
+            {link('/keys', 'API keys', 'key:manage')}
           </ul>
         </nav>
         <div class="who">

@@ -10,6 +10,10 @@ import Queue from './pages/Queue.tsx';
 import { Skeleton } from './components/bits.tsx';
 
 const RequestDetail = lazy(() => import('./pages/RequestDetail.tsx'));
+const Requests = lazy(() => import('./pages/Requests.tsx'));
+const Audit = lazy(() => import('./pages/Audit.tsx'));
+const Policies = lazy(() => import('./pages/Policies.tsx'));
+const Keys = lazy(() => import('./pages/Keys.tsx'));
 const NotFound = () => <section><h1>Not found</h1><p>No page here. <a href="/">Back to the queue</a>.</p></section>;
 
 function Shell(props: { children?: JSX.Element }) {
@@ -31,7 +35,12 @@ function Shell(props: { children?: JSX.Element }) {
 render(() => (
   <Router root={Shell}>
     <Route path="/" component={Queue} />
+    <Route path="/requests" component={Requests} />
     <Route path="/requests/:id" component={RequestDetail} />
+    <Route path="/audit" component={Audit} />
+    <Route path="/policies" component={Policies} />
+    <Route path="/policies/:id" component={Policies} />
+    <Route path="/keys" component={Keys} />
     <Route path="*" component={NotFound} />
   </Router>
 ), document.getElementById('root')!);
