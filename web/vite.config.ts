@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { defineConfig, type Plugin } from 'vite';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 import solid from 'vite-plugin-solid';
 
 /** The production bundle must stay small: print its gzipped JavaScript and fail past the budget. */
@@ -25,6 +25,8 @@ const api = process.env.AGENTGATE_URL ?? 'http://localhost:3000';
 
 export default defineConfig({
   plugins: [solid(), bundleBudget()],
+  // @agentgate/sdk from its sources (the workspace's condition), not its published build.
+  resolve: { conditions: ['@agentgate/source', ...defaultClientConditions] },
   build: {
     target: 'es2022',
     // No inline script: the page runs under a strict Content-Security-Policy.

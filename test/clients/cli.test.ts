@@ -2,13 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import type { ApprovalRequest } from '@agentgate/sdk';
 import { liveServer, until, type LiveServer } from './_helpers.ts';
+import { clientSourceArgs } from '../helpers/process.ts';
 
-// import.meta.dirname needs Node 20.11; the project supports every Node 20.
-const BIN = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../clients/cli/bin/agentgate.js');
+const CLIENT = clientSourceArgs('cli');
 
 interface Run {
   code: number | null;
@@ -32,7 +31,7 @@ function cliFor(t: Test, base: Record<string, string> = {}): Cli {
   const start: Cli['start'] = (args, opts = {}) => {
     // An empty value removes a variable (NO_COLOR disables colour by its mere presence).
     const merged = Object.fromEntries(Object.entries({ ...env, ...opts.env }).filter(([, v]) => v !== ''));
-    const child = spawn(process.execPath, [BIN, ...args], { env: merged, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLIENT, ...args], { env: merged, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const lines: string[] = [];

@@ -1,13 +1,11 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { ApprovalRequest, Policy } from '@agentgate/sdk';
 import { liveServer, until, type LiveServer } from './_helpers.ts';
+import { clientSourceArgs } from '../helpers/process.ts';
 
-// import.meta.dirname needs Node 20.11; the project supports every Node 20.
-const BIN = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../clients/mcp/bin/agentgate-mcp.js');
+const CLIENT = clientSourceArgs('mcp');
 
 type Content = { type: string; text: string }[];
 interface Called {
@@ -20,7 +18,7 @@ interface Called {
 async function mcpClient(t: Test, s: LiveServer, key = s.adminKey) {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [BIN],
+    args: CLIENT,
     env: { PATH: process.env.PATH ?? '', AGENTGATE_URL: s.baseUrl, AGENTGATE_API_KEY: key },
     stderr: 'pipe',
   });

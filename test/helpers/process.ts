@@ -66,3 +66,12 @@ export async function heldWaits(base: string, count: number, key: string, timeou
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * `node` arguments that run a client's sources (`clients/<name>/src/main.ts`) the way the
+ * workspace's tests use them: through tsx, with `@agentgate/sdk` resolved to its sources.
+ * The built packages are tested from their tarballs in test/clients/packages.test.ts.
+ */
+export function clientSourceArgs(name: 'cli' | 'mcp'): string[] {
+  return ['--import', 'tsx', '--conditions=@agentgate/source', `${ROOT_DIR}/clients/${name}/src/main.ts`];
+}

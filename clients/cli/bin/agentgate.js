@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run through tsx: register its loader, then start the program.
-import { register } from 'tsx/esm/api';
+// Starts the compiled CLI. In a checkout, `npm run build` makes dist/ (or run the
+// sources with `npm run -s cli -- …`).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/main.ts');
+const main = new URL('../dist/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('agentgate: this copy is not built yet; run `npm run build` in the AgentGate checkout.\n');
+  process.exit(1);
+}
+await import(main.href);

@@ -1,9 +1,11 @@
+import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { AgentGateClient, AgentGateError } from '@agentgate/sdk';
 import { resolveConfig } from './config.ts';
 import { UsageError } from './errors.ts';
 
-export const VERSION = '0.1.0';
+/** The package's own version: package.json sits one folder up from both src/ and dist/. */
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 /** What every command needs: the client, and whether to answer in JSON. */
 export interface Ctx {

@@ -7,6 +7,7 @@ import { makeCtx, VERSION, type Action, type Run } from './context.ts';
 import { configCommands } from './commands/config.ts';
 import { requestCommands } from './commands/requests.ts';
 import { eventCommands } from './commands/events.ts';
+import { hookCommands } from './commands/hook.ts';
 import { keyCommands, policyCommands, webhookCommands } from './commands/admin.ts';
 
 export function buildProgram(run: Run): Command {
@@ -25,6 +26,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 the request was denied, expired or cancell
   keyCommands(program, run);
   policyCommands(program, run);
   webhookCommands(program, run);
+  hookCommands(program, run);
   // Every command and subcommand reports usage errors the same way (exit 2).
   const override = (cmd: Command) => {
     cmd.exitOverride();

@@ -94,7 +94,7 @@ async function main(): Promise<number> {
     return 0;
   }
   say(`   Decide it from another terminal (or the dashboard):`);
-  say(pc.bold(`     node clients/cli/bin/agentgate.js approve ${email.id} --reason "refund is fine"`));
+  say(pc.bold(`     npm run -s cli -- approve ${email.id} --reason "refund is fine"`));
   say(pc.dim(`     (or: … deny ${email.id} --reason "not now")`));
   say(pc.dim(`   waiting up to ${waitSeconds} s for the decision…`));
 

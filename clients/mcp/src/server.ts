@@ -1,10 +1,12 @@
+import { createRequire } from 'node:module';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { AgentGateError, TimeoutError, type AgentGateClient, type ApprovalRequest, type Policy, type PolicyInput } from '@agentgate/sdk';
 
-export const VERSION = '0.1.0';
+/** The package's own version: package.json sits one folder up from both src/ and dist/. */
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 const urgency = z.enum(['low', 'normal', 'high', 'critical']);
 const status = z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']);
