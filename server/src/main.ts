@@ -6,6 +6,7 @@ import { channelsFromConfig, closeChannels } from './channels/registry.ts';
 import { corsOrigins } from './config.ts';
 import { connect } from './db/connect.ts';
 import { openDatabase } from './db/database.ts';
+import { EmbeddedPostgresError } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { buildApp } from './http/app.ts';
 import { listenBaseUrl } from './http/public-url.ts';
@@ -53,6 +54,8 @@ async function main() {
     requestDefaultTtlSeconds: config.REQUEST_DEFAULT_TTL_SECONDS,
     publicUrl: config.PUBLIC_URL,
     jwtSecret: config.JWT_SECRET,
+    metricsToken: config.METRICS_TOKEN,
+    dbPoolSize: config.DB_POOL_SIZE,
     healthChecks: {
       // Without a worker in this process, healthy means some `npm run worker` is beating.
       worker: async () => (worker ? worker.healthy() : anyWorkerAlive(sql, config.WORKER_DEAD_AFTER_MS)),
@@ -92,6 +95,7 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err);
+  // What the operator must fix is said in one sentence; anything else keeps its stack.
+  console.error(err instanceof EmbeddedPostgresError ? err.message : err);
   process.exit(1);
 });

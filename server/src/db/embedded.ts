@@ -2,6 +2,17 @@ import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT_DIR } from './paths.ts';
 
+/**
+ * The embedded PostgreSQL could not start. Its message is one sentence that says what to
+ * do; `npm start` prints it alone, without a stack trace.
+ */
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EmbeddedPostgresError';
+  }
+}
+
 /** Where the embedded server listens; its superuser credentials are fixed and it binds loopback only. */
 export const embeddedUrl = (port: number, database = 'postgres') =>
   `postgres://postgres:postgres@127.0.0.1:${port}/${database}`;
@@ -58,8 +69,17 @@ export async function startEmbeddedPostgres(opts: {
     onError: (e) => opts.log?.(`embedded postgres: ${String(e)}`),
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300'],
   });
-  if (fresh) await pg.initialise();
-  await pg.start();
+  try {
+    if (fresh) await pg.initialise();
+    await pg.start();
+  } catch (err) {
+    const reason = String((err as Error)?.message ?? err).split('\n')[0]!.trim().replace(/\.$/, '');
+    throw new EmbeddedPostgresError(
+      `The embedded PostgreSQL could not start (${reason || 'no reason given'}) with its data in ${databaseDir} on port ${opts.port}: ` +
+      'set DATABASE_URL to a PostgreSQL server, or choose another EMBEDDED_PG_PORT or DATA_DIR.',
+      { cause: err },
+    );
+  }
   const url = embeddedUrl(opts.port);
   return { url, stop: () => pg.stop() };
 }
@@ -76,9 +96,9 @@ function letPostgresUserEnter(target: string): void {
     if ((mode & 0o001) === 0) {
       const inside = dir === project || !path.relative(project, dir).startsWith('..');
       if (!inside) {
-        throw new Error(
-          `The embedded PostgreSQL runs as the "postgres" user, which cannot enter ${dir}. ` +
-          'Allow other users to pass through it (chmod o+x), move the project, or set DATABASE_URL.',
+        throw new EmbeddedPostgresError(
+          `The embedded PostgreSQL cannot start because the "postgres" user it runs as (the server runs as root) cannot enter ${dir}: ` +
+          `set DATABASE_URL to a PostgreSQL server, or move the project (or DATA_DIR) out of ${dir}, or allow passing through it with chmod o+x ${dir}.`,
         );
       }
       chmodSync(dir, (mode & 0o7777) | 0o001);
