@@ -7,7 +7,7 @@ import { z } from 'zod';
  * an explicit `NAME` wins over `NAME_FILE`.
  */
 export const SECRET_VARIABLES = [
-  'DATABASE_URL', 'ADMIN_API_KEY', 'JWT_SECRET',
+  'DATABASE_URL', 'ADMIN_API_KEY', 'JWT_SECRET', 'METRICS_TOKEN',
   'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'DISCORD_BOT_TOKEN', 'SMTP_URL', 'SMTP_PASS',
 ] as const;
 
@@ -74,6 +74,9 @@ const ConfigSchema = z.object({
   SMTP_FROM: z.string().min(3).default('AgentGate <agentgate@localhost>'),
   EMAIL_DEFAULT_TO: z.string().optional(),
   CHANNEL_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  // GET /metrics accepts this bearer token (besides admin keys); a worker serves its metrics on METRICS_PORT.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_PORT: int(1, 65535).optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -11,6 +11,8 @@ import { migrate } from './db/migrate.ts';
 import { installJobSchema } from './jobs/schema.ts';
 import { workerSettings } from './jobs/options.ts';
 import { startWorker } from './jobs/worker.ts';
+import { countCommittedEvents } from './metrics/events.ts';
+import { serveWorkerMetrics } from './metrics/worker-endpoint.ts';
 import { loadConfigAndLogger, stopOnSignals } from './startup.ts';
 
 async function main() {
@@ -23,12 +25,18 @@ async function main() {
   const { drained } = await installJobSchema(sql, databaseUrl, log);
   if (drained) log.info({ jobs: drained }, 'moved parked jobs into the queue');
 
+  countCommittedEvents();
   const channels = channelsFromConfig(config, log);
   const worker = await startWorker({ databaseUrl, sql, log, channels, ...workerSettings(config) });
   log.info({ poolId: worker.poolId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  if (config.METRICS_PORT !== undefined && !config.METRICS_TOKEN) log.warn('METRICS_PORT is set without METRICS_TOKEN: the worker serves no metrics');
+  const metrics = config.METRICS_PORT !== undefined && config.METRICS_TOKEN
+    ? await serveWorkerMetrics({ port: config.METRICS_PORT, token: config.METRICS_TOKEN, sql, poolMax: config.WORKER_CONCURRENCY + 2 })
+    : null;
 
   // Finish the jobs in hand, release the rest.
   stopOnSignals(log, config.SHUTDOWN_TIMEOUT_MS, 'worker', async () => {
+    metrics?.close();
     await worker.stop();
     await closeChannels(channels);
     await sql.end({ timeout: 5 });

@@ -139,7 +139,7 @@ t.test('the declarations type-check a consumer, ESM and CommonJS, without the se
   `);
   const tsc = path.join(ROOT_DIR, 'node_modules', 'typescript', 'bin', 'tsc');
   // skipLibCheck: the build already checked the declarations; this checks what a user's code sees.
-  const flags = ['--noEmit', '--strict', '--skipLibCheck', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--lib', 'es2022,dom', '--types', ''];
+  const flags = ['--noEmit', '--strict', '--skipLibCheck', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--lib', 'es2022,dom'];
   await sh(process.execPath, [tsc, ...flags, 'consumer.mts', 'consumer.cts'], { cwd: scratch });
   // A test that cannot fail is no test: wrong input must be a type error.
   const bad = await run(process.execPath, [tsc, ...flags, 'bad.mts'], { cwd: scratch }).then(() => null, (e: { stdout: string }) => e.stdout);

@@ -114,3 +114,10 @@ export async function rebuildProjections(sql: Sql): Promise<{ events: number }> 
     return { events: row?.n ?? 0 };
   });
 }
+
+/** Migration files of `sql/` not recorded as applied in this database (readiness: none may be left). */
+export async function pendingMigrations(sql: Sql): Promise<string[]> {
+  const [table] = await sql<{ exists: boolean }[]>`select to_regclass('schema_migrations') is not null as exists`;
+  const done = new Set(table?.exists ? (await sql<{ version: number }[]>`select version from schema_migrations`).map((r) => r.version) : []);
+  return readSqlFiles(MIGRATIONS_DIR).filter((f) => !done.has(f.version)).map((f) => f.name);
+}

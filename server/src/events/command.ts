@@ -44,10 +44,19 @@ export interface CommandResult<S> {
  * one transaction. On a version conflict the command is decided again against the new
  * state (which usually turns a lost race into a clear domain error such as ALREADY_DECIDED).
  */
+type CommittedObserver = (events: readonly StoredEvent[], sql: Sql) => void;
+const committedObservers = new Set<CommittedObserver>();
+
+/** Told about each command's events once its transaction has committed (metrics count them there). */
+export function onCommitted(observer: CommittedObserver): () => void {
+  committedObservers.add(observer);
+  return () => committedObservers.delete(observer);
+}
+
 export async function executeCommand<S>(sql: Sql, spec: CommandSpec<S>, attempts = 3): Promise<CommandResult<S>> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await sql.begin(async (tx) => {
+      const result = await sql.begin(async (tx) => {
         if (spec.serializeOn) await tx`select pg_advisory_xact_lock(hashtextextended(${spec.serializeOn}, 0))`;
         if (spec.prepare) await spec.prepare(tx);
         const loaded = spec.load ? await spec.load(tx) : null;
@@ -73,6 +82,14 @@ export async function executeCommand<S>(sql: Sql, spec: CommandSpec<S>, attempts
         if (spec.afterAppend) await spec.afterAppend(tx, appended, state);
         return { state, appended };
       });
+      for (const observe of committedObservers) {
+        try {
+          observe(result.appended, sql);
+        } catch {
+          // an observer's failure is not the command's: it has committed
+        }
+      }
+      return result;
     } catch (err) {
       if ((err instanceof StreamVersionConflict || isTransient(err)) && attempt < attempts) continue;
       throw err;

@@ -30,6 +30,7 @@ import { Live } from '../live/live.ts';
 import { liveRoutes } from '../live/routes.ts';
 import { Sessions } from '../sessions/sessions.ts';
 import { sessionRoutes } from '../sessions/routes.ts';
+import { metricsRoutes } from '../metrics/routes.ts';
 
 export interface AppOptions {
   sql: Sql;
@@ -51,6 +52,10 @@ export interface AppOptions {
   publicUrl?: string;
   /** Signs dashboard session tokens (JWT_SECRET); unset = a secret generated once and kept in the database. */
   jwtSecret?: string;
+  /** METRICS_TOKEN: bearer token accepted by GET /metrics besides admin keys. */
+  metricsToken?: string;
+  /** DB_POOL_SIZE, shown in the metrics. */
+  dbPoolSize?: number;
   /** Where the log goes (default stdout); tests capture it here. */
   logStream?: NodeJS.WritableStream;
 }
@@ -174,6 +179,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }
   app.decorate('live', live);
   await app.register(liveRoutes, { sql: opts.sql, live, rateLimitWindowMs, sessions });
+  await app.register(metricsRoutes, { sql: opts.sql, live, token: opts.metricsToken, poolMax: opts.dbPoolSize, rateLimitWindowMs });
 
   return app;
 }

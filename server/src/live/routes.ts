@@ -5,6 +5,7 @@ import type { Sessions } from '../sessions/sessions.ts';
 import { eventsRoute } from './events-route.ts';
 import type { Live } from './live.ts';
 import { streamRoute, WS_PROTOCOL } from './stream-route.ts';
+import { countedTrack } from '../metrics/track.ts';
 import { waitRoute } from './wait-route.ts';
 
 declare module 'fastify' {
@@ -43,7 +44,7 @@ export async function liveRoutes(app: FastifyInstance, opts: LiveRoutesOptions) 
     },
   });
 
-  await waitRoute(app, { sql: opts.sql, live: opts.live, track });
-  await streamRoute(app, { ...opts, track });
-  await eventsRoute(app, { sql: opts.sql, live: opts.live, track });
+  await waitRoute(app, { sql: opts.sql, live: opts.live, track: countedTrack('longpoll', track) });
+  await streamRoute(app, { ...opts, track: countedTrack('websocket', track) });
+  await eventsRoute(app, { sql: opts.sql, live: opts.live, track: countedTrack('ndjson', track) });
 }
