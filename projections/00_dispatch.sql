@@ -8,6 +8,7 @@ begin
   perform project_requests(e);
   perform project_decision_links(e);
   perform project_policies(e);
+  perform project_overrides(e);
   perform project_reviewers(e);
   perform project_notifications(e);
   perform project_api_keys(e);

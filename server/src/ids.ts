@@ -10,6 +10,7 @@ export const ID_PREFIXES = {
   link: 'lnk',
   reviewer: 'rev',
   session: 'ses',
+  override: 'ovr',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -100,6 +100,12 @@ async function driveHistory(t: Test, h: TestApp): Promise<void> {
     t.comment('no policy routes yet: history without policies');
   }
 
+  if (has('POST', '/api/overrides')) {
+    await expectStatus(t, h, 201, 'POST', '/api/overrides', { body: { action: 'deploy_*', decision: 'route_to_human', reason: 'freeze' } });
+    const gone = await expectStatus(t, h, 201, 'POST', '/api/overrides', { body: { agentId: '*', toolPattern: 'rm_*', action: 'deny', ttlSeconds: 3600 } });
+    await expectStatus(t, h, 200, 'DELETE', `/api/overrides/${gone.id}`);
+  }
+
   if (has('POST', '/api/webhooks')) {
     const hook = await expectStatus(t, h, 201, 'POST', '/api/webhooks', {
       body: { url: 'http://127.0.0.1:9/hook', events: ['request.decided'], description: 'audit sink' },

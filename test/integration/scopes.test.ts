@@ -54,6 +54,9 @@ const ROUTES: Record<string, RouteSpec> = {
   'DELETE /api/policies/:id': { scope: 'policy:write' },
   // Evaluates a draft without saving it: a read.
   'POST /api/policies/test': { scope: 'policy:read', body: () => ({ policy: policyBody(), request: { action: 'scope_check' } }) },
+  'GET /api/overrides': { scope: 'policy:read' },
+  'POST /api/overrides': { scope: 'policy:write', body: () => ({ action: `scope_check_${unique()}`, decision: 'route_to_human', reason: 'scope check' }) },
+  'DELETE /api/overrides/:id': { scope: 'policy:write' },
 
   'GET /api/webhooks': { scope: 'webhook:manage' },
   'POST /api/webhooks': { scope: 'webhook:manage', body: () => ({ url: 'https://hooks.example.com/agentgate', events: ['request.created'] }) },
@@ -125,7 +128,7 @@ async function openApiRoutes(h: TestApp): Promise<string[]> {
 }
 
 /** A well-formed id of the right kind for each parameter, chosen by the segment before it. */
-const ID_KIND: Record<string, string> = { requests: 'req', policies: 'pol', webhooks: 'whk', keys: 'key', 'api-keys': 'key', deliveries: 'dlv', reviewers: 'rev' };
+const ID_KIND: Record<string, string> = { requests: 'req', policies: 'pol', webhooks: 'whk', keys: 'key', 'api-keys': 'key', deliveries: 'dlv', reviewers: 'rev', overrides: 'ovr' };
 const fakeId = (prefix: string) => `${prefix}_01${'0123456789abcdefghjkmnpqrstvwxyz'.slice(0, 24)}`;
 
 function concreteUrl(route: string, spec: RouteSpec): { method: string; url: string } {

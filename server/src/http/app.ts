@@ -15,6 +15,7 @@ import { ErrorBody } from './schemas.ts';
 import { guardrailRoutes } from '../guardrails/routes.ts';
 import { listenBaseUrl } from './public-url.ts';
 import { securityHeaders } from './security-headers.ts';
+import { overrideRoutes } from '../overrides/routes.ts';
 import { healthRoutes, type HealthCheck } from './health.ts';
 import { serializeRequest } from './logging.ts';
 import { parseJsonBody } from './json-body.ts';
@@ -165,6 +166,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(guardrailRoutes, { sql: opts.sql, defaultTtlSeconds: opts.requestDefaultTtlSeconds });
   await app.register(decisionLinkRoutes, { sql: opts.sql, baseUrl: () => opts.publicUrl ?? listenBaseUrl(app.server.address()) });
   await app.register(policyRoutes, { sql: opts.sql });
+  await app.register(overrideRoutes, { sql: opts.sql });
   await app.register(keyRoutes, { sql: opts.sql });
   await app.register(webhookRoutes, { sql: opts.sql, allowPrivate: opts.webhookAllowPrivate ?? false, timeoutMs: opts.webhookTimeoutMs });
   await app.register(auditRoutes, { sql: opts.sql });

@@ -74,6 +74,8 @@ export interface Evaluation {
   requireReason: boolean;
   requireDistinctApprover: boolean;
   reason: string;
+  /** The override (overrides/) that tightened the policies' conclusion, if one did. */
+  overrideId?: string;
 }
 
 export type ValidationResult = { ok: true } | { ok: false; errors: ValidationIssue[] };

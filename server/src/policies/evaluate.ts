@@ -1,6 +1,8 @@
 import type { Sql, TxSql } from '../db/connect.ts';
 import { compilePolicies, type Policy, type Subject } from './engine.ts';
 import type { PolicyOutcome } from '../requests/decider.ts';
+import { activeOverrides } from '../overrides/queries.ts';
+import { applyOverride, compileOverrides, type CompiledOverrides } from '../overrides/engine.ts';
 
 type Compiled = ReturnType<typeof compilePolicies>;
 
@@ -10,6 +12,8 @@ type Compiled = ReturnType<typeof compilePolicies>;
  * server process is seen on the next request without an invalidation message.
  */
 let cache: { fingerprint: string; compiled: Compiled } | null = null;
+/** Overrides never change once made (only appear and disappear), so their ids say which set is in force. */
+let overrideCache: { fingerprint: string; compiled: CompiledOverrides } | null = null;
 
 export async function evaluatePolicies(db: Sql | TxSql, subject: Subject): Promise<PolicyOutcome> {
   const rows = await db<{ id: string; name: string; priority: number; enabled: boolean; rules: Policy['rules']; version: number }[]>`
@@ -18,7 +22,14 @@ export async function evaluatePolicies(db: Sql | TxSql, subject: Subject): Promi
   if (cache?.fingerprint !== fingerprint) {
     cache = { fingerprint, compiled: compilePolicies(rows.map((r) => ({ ...r }))) };
   }
-  const e = cache.compiled.evaluate(subject);
+  const overrides = await activeOverrides(db);
+  const overrideFingerprint = overrides.map((o) => o.id).join(',');
+  if (overrideCache?.fingerprint !== overrideFingerprint) {
+    overrideCache = { fingerprint: overrideFingerprint, compiled: compileOverrides(overrides) };
+  }
+  // Overrides come first: the one that matches (if any) tightens what the policies concluded.
+  const override = overrideCache.compiled.match({ action: subject.action, keyId: subject.requester.keyId }, new Date());
+  const e = applyOverride(cache.compiled.evaluate(subject), override);
   return {
     decision: e.decision,
     policyId: e.policyId,
@@ -30,5 +41,6 @@ export async function evaluatePolicies(db: Sql | TxSql, subject: Subject): Promi
     requireReason: e.requireReason,
     requireDistinctApprover: e.requireDistinctApprover,
     reason: e.reason,
+    ...(e.overrideId ? { overrideId: e.overrideId } : {}),
   };
 }

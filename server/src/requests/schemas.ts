@@ -30,6 +30,7 @@ export const PolicyDecision = Type.Object({
   requireReason: Type.Optional(Type.Boolean()),
   requireDistinctApprover: Type.Optional(Type.Boolean()),
   reason: Type.Optional(Type.String()),
+  overrideId: Type.Optional(Type.String({ description: 'The override that tightened what the policies concluded (ovr_…)' })),
 });
 
 const ActorSchema = Type.Object({
