@@ -47,3 +47,9 @@ export async function keyCreators(sql: Sql, keyId: string): Promise<string[]> {
     select id from lineage order by depth`;
   return rows.map((r) => r.id);
 }
+
+/** Whether the key has been revoked since it was authenticated (for connections that outlive that check). */
+export async function keyRevoked(sql: Sql, keyId: string): Promise<boolean> {
+  const [row] = await sql<{ revoked: boolean }[]>`select revoked_at is not null as revoked from api_keys where id = ${keyId}`;
+  return row?.revoked ?? true;
+}

@@ -6,7 +6,8 @@ import { errorResponses, IdParams } from '../http/schemas.ts';
 import { findRequest } from '../requests/queries.ts';
 import { requestId } from '../requests/routes.ts';
 import { ApprovalRequest } from '../requests/schemas.ts';
-import type { Live } from './live.ts';
+import type { Live, LiveListener } from './live.ts';
+import { keyRevoked } from '../keys/queries.ts';
 
 /**
  * Long-poll answers always carry the request object unchanged; this header says why the
@@ -59,20 +60,46 @@ export async function waitRoute(app: FastifyInstance, opts: WaitRouteOptions) {
     });
     const clientGone = () => watch.close();
     reply.raw.once('close', clientGone);
+    // The key was checked when the poll began; a poll outlives that check, so a revocation
+    // ends it at once with a 401 (as it ends WebSockets and followed exports), and a
+    // decision is never handed to a key revoked meanwhile.
+    const principal = request.principal;
+    const keyId = principal?.type === 'key' ? principal.id : null;
+    let revoked = false;
+    const keyWatch: LiveListener = {
+      onEvents(events) {
+        for (const e of events) {
+          if (e.streamId === `apikey-${keyId}` && e.type === 'apikey.revoked') {
+            revoked = true;
+            watch.notify();
+          }
+        }
+      },
+    };
+    if (keyId) live.attach(keyWatch);
+    const refuseIfRevoked = async () => {
+      if (keyId && (revoked || (await keyRevoked(sql, keyId)))) throw new AppError('UNAUTHORIZED', 'The API key has been revoked');
+    };
     try {
       for (;;) {
         const current = await findRequest(sql, id);
         if (!current) throw new AppError('NOT_FOUND', `request ${id} not found`);
-        if (current.status !== 'pending') return reply.header(WAIT_HEADER, 'complete').send(current);
+        if (revoked) await refuseIfRevoked();
+        if (current.status !== 'pending') {
+          await refuseIfRevoked();
+          return reply.header(WAIT_HEADER, 'complete').send(current);
+        }
         const outcome = await watch.next(deadline - Date.now());
         if (outcome === 'event') continue;
         // Deadline, client gone or shutdown: answer with the state as it is now.
+        await refuseIfRevoked();
         const last = (await findRequest(sql, id)) ?? current;
         // At shutdown the server waits for every connection to end: do not keep this one alive.
         if (released) reply.header('Connection', 'close');
         return reply.header(WAIT_HEADER, last.status === 'pending' ? 'timeout' : 'complete').send(last);
       }
     } finally {
+      if (keyId) live.detach(keyWatch);
       reply.raw.off('close', clientGone);
       untrack();
       watch.close();
