@@ -48,7 +48,7 @@ const bin = (name: string) => path.join(scratch, 'node_modules', '.bin', name);
 
 // Build, pack, install: once, before every test below.
 t.before(async () => {
-  await sh(npm, ['run', '-s', 'build'], { cwd: ROOT_DIR });
+  await sh(npm, ['run', '-s', 'build:clients'], { cwd: ROOT_DIR });
   for (const name of NAMES) {
     // The build ran above; prepack would build again.
     const { stdout } = await sh(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], { cwd: path.join(ROOT_DIR, 'clients', name) });

@@ -23,11 +23,16 @@ export interface ServerProcess {
 }
 
 /** Starts the server with `env` added to this process's environment and waits for /health. */
-export async function startServerProcess(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string | undefined>,
+  timeoutMs = 60_000,
+  /** What node runs: the sources through tsx by default; the bundle is server/dist/bin/main.js. */
+  args: string[] = ['--import', 'tsx', 'server/src/main.ts'],
+): Promise<ServerProcess> {
   const port = await freePort();
   const childEnv: Record<string, string | undefined> = { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent', ...env };
   for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT_DIR,
     env: childEnv as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
