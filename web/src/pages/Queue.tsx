@@ -34,6 +34,8 @@ export default function Queue() {
 
   const complete = () => cursor() === null;
   const apply = (events: typeof pending) => {
+    // Measured (Performance API) so the benchmark can read what each live update costs.
+    const started = performance.now();
     const r = applyEvents(items(), events, { complete: complete() });
     const before = items()[selected()]?.id;
     setItems(r.items);
@@ -46,6 +48,7 @@ export default function Queue() {
       setDeparted((d) => [...r.departed.reverse(), ...d].slice(0, 5));
       for (const d of r.departed) notify(`${d.action} (${d.id}) ${d.status} by ${d.by}`);
     }
+    if (events.length) performance.measure('queue-update', { start: started, end: performance.now(), detail: events.length });
   };
 
   const stopListening = onEvents((events) => {
@@ -67,6 +70,7 @@ export default function Queue() {
       setItems(page.requests.map(fromRequest));
       setTotal(page.pagination.total);
       setCursor(page.pagination.nextCursor);
+      performance.mark('queue-rendered');
     } catch (err) {
       if (!handleAuthError(err)) setError(`Could not load the queue: ${errorText(err)}`);
     } finally {

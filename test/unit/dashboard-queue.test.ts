@@ -1,0 +1,78 @@
+import t from 'tap';
+import type { LiveEvent } from '../../clients/sdk/src/events.ts';
+import { applyEvent, applyEvents, compareQueueItems, type QueueItem } from '../../web/src/lib/queue.ts';
+import { mergeTimeline, type TimelineEntry } from '../../web/src/lib/timeline.ts';
+import { csvCell } from '../../web/src/lib/export.ts';
+
+let position = 0;
+const event = (id: string, eventType: string, data: Record<string, unknown> = {}, at = '2026-01-01T00:00:00.000Z'): LiveEvent => ({
+  type: 'event', position: ++position, streamId: `request-${id}`, streamType: 'request', version: 1, eventType, data,
+  metadata: { actor: { type: 'key', id: 'key_x', name: 'agent' } }, recordedAt: at,
+});
+const created = (id: string, urgency: string, at: string) => event(id, 'request.created', { id, action: `act_${id}`, urgency, params: {}, context: {} }, at);
+const ids = (items: QueueItem[]) => items.map((i) => i.id);
+
+t.test('given an empty queue, when requests are created, they are ordered by urgency then age', async (t) => {
+  const { items, delta } = applyEvents([], [
+    created('a', 'low', '2026-01-01T00:00:01.000Z'),
+    created('b', 'critical', '2026-01-01T00:00:03.000Z'),
+    created('c', 'high', '2026-01-01T00:00:02.000Z'),
+    created('d', 'critical', '2026-01-01T00:00:02.500Z'),
+  ]);
+  t.same(ids(items), ['d', 'b', 'c', 'a']);
+  t.equal(delta, 4);
+  t.ok([...items].sort(compareQueueItems).every((x, i) => x === items[i]), 'sorted by the comparator');
+});
+
+t.test('given a queued request, when it is decided elsewhere, it leaves with who decided', async (t) => {
+  const start = applyEvents([], [created('a', 'normal', '2026-01-01T00:00:01.000Z')]).items;
+  const r = applyEvent(start, event('a', 'request.denied', { decider: { type: 'key', id: 'key_b', name: 'bob' }, reason: 'too risky' }));
+  t.same(r.items, []);
+  t.same(r.departed, { id: 'a', action: 'act_a', status: 'denied', by: 'bob', reason: 'too risky', at: '2026-01-01T00:00:00.000Z' });
+  const expired = applyEvent(start, event('a', 'request.expired', { reason: 'expiresAt passed' }));
+  t.equal(expired.departed?.by, 'expiry');
+});
+
+t.test('the policy outcome is read from its own event or from the creation', async (t) => {
+  const withOwn = applyEvents([], [created('a', 'normal', '2026-01-01T00:00:01.000Z'), event('a', 'request.policy_evaluated', { decision: 'route_to_human', requireReason: true })]).items;
+  t.equal(withOwn[0]!.policy?.requireReason, true);
+  const folded = applyEvent([], event('b', 'request.created', { action: 'x', urgency: 'high', policyDecision: { decision: 'route_to_human', requireReason: true } })).items;
+  t.equal(folded[0]!.policy?.requireReason, true);
+});
+
+t.test('a request decided at creation by a policy never counts as pending', async (t) => {
+  const r = applyEvents([], [created('a', 'normal', '2026-01-01T00:00:01.000Z'), event('a', 'request.approved', { decider: { name: 'policy:auto' } })]);
+  t.same(r.items, []);
+  t.equal(r.delta, 0);
+});
+
+t.test('a partly loaded queue keeps what sorts past its end for the next page, but counts it', async (t) => {
+  const loaded = applyEvents([], [created('a', 'critical', '2026-01-01T00:00:01.000Z')]).items;
+  const r = applyEvents(loaded, [created('z', 'low', '2026-01-01T00:00:09.000Z'), created('b', 'critical', '2026-01-01T00:00:00.500Z')], { complete: false });
+  t.same(ids(r.items), ['b', 'a'], 'b sorts inside the loaded part; z belongs to a later page');
+  t.equal(r.delta, 2, 'both are pending');
+  const gone = applyEvents(r.items, [event('z', 'request.approved', { decider: { name: 'bob' } })], { complete: false });
+  t.equal(gone.delta, -1, 'a request of a later page leaving lowers the count');
+  t.same(ids(gone.items), ['b', 'a']);
+});
+
+t.test('events of other streams and repeated creations change nothing', async (t) => {
+  const items = applyEvents([], [created('a', 'normal', '2026-01-01T00:00:01.000Z')]).items;
+  t.equal(applyEvent(items, created('a', 'normal', '2026-01-01T00:00:01.000Z')).items, items);
+  t.equal(applyEvent(items, { ...event('p', 'policy.updated'), streamId: 'policy-p', streamType: 'policy' }).items, items);
+});
+
+t.test('the timeline merges live events into the trail once each, in log order', async (t) => {
+  const e = (position: number, event: string): TimelineEntry => ({ position, event, actor: 'a', channel: null, at: '', details: {} });
+  const merged = mergeTimeline([e(1, 'request.created'), e(2, 'request.policy_evaluated')], [e(2, 'request.policy_evaluated'), e(5, 'request.approved'), e(4, 'request.decision_link_issued')]);
+  t.same(merged.map((x) => x.position), [1, 2, 4, 5]);
+});
+
+t.test('CSV cells are quoted and cannot run as spreadsheet formulas', async (t) => {
+  t.equal(csvCell('plain'), 'plain');
+  t.equal(csvCell('a,b'), '"a,b"');
+  t.equal(csvCell('say "hi"'), '"say ""hi"""');
+  t.equal(csvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
+  t.equal(csvCell({ to: 'a@b' }), '"{""to"":""a@b""}"');
+  t.equal(csvCell(null), '');
+});
