@@ -2,7 +2,8 @@
  * `npm start`: configuration, database (embedded when DATABASE_URL is unset), migrations,
  * first admin key, HTTP server; graceful shutdown on SIGTERM/SIGINT.
  */
-import { channelsFromConfig, closeChannels } from './channels/registry.ts';
+import { channelsFromConfig, closeChannels, slackInteractionSettings } from './channels/registry.ts';
+import { startSlackSocketMode } from './channels/slack-interactions.ts';
 import { corsOrigins } from './config.ts';
 import { connect } from './db/connect.ts';
 import { openDatabase } from './db/database.ts';
@@ -37,6 +38,8 @@ async function main() {
   // graphile-worker's schema, installed even without a worker here: every append may add jobs.
   await installJobSchema(sql, db.url, log);
   const channels = channelsFromConfig(config, log);
+  const slack = slackInteractionSettings(config);
+  const stopSocketMode = slack?.appToken ? await startSlackSocketMode(sql, { ...slack, appToken: slack.appToken }) : null;
   const worker = config.WORKER_ENABLED ? await startWorker({ databaseUrl: db.url, sql, log, channels, ...workerSettings(config) }) : null;
 
   const bootstrap = await bootstrapAdminKey(sql, config.ADMIN_API_KEY);
@@ -56,6 +59,7 @@ async function main() {
     jwtSecret: config.JWT_SECRET,
     metricsToken: config.METRICS_TOKEN,
     dbPoolSize: config.DB_POOL_SIZE,
+    ...(slack ? { slack } : {}),
     healthChecks: {
       // Without a worker in this process, healthy means some `npm run worker` is beating.
       worker: async () => (worker ? worker.healthy() : anyWorkerAlive(sql, config.WORKER_DEAD_AFTER_MS)),
@@ -88,6 +92,7 @@ async function main() {
     clearTimeout(grace);
     await live.stop();
     await worker?.stop();
+    await stopSocketMode?.();
     await closeChannels(channels);
     await sql.end({ timeout: 5 });
     await db.stop();

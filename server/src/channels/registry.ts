@@ -4,6 +4,8 @@
  */
 import type { Config } from '../config.ts';
 import { emailChannel } from './email.ts';
+import type { SlackInteractionSettings } from './slack-interactions.ts';
+import { slackChannel } from './slack.ts';
 import type { ChannelAdapter, ChannelDefaults, ChannelType } from './types.ts';
 
 export interface Channels {
@@ -31,6 +33,11 @@ export function channelsFromConfig(config: Config, log?: LogLike): Channels {
     ...(config.DISCORD_DEFAULT_CHANNEL ? { discord: config.DISCORD_DEFAULT_CHANNEL } : {}),
     email: splitList(config.EMAIL_DEFAULT_TO).map((e) => e.toLowerCase()),
   };
+  if (config.SLACK_BOT_TOKEN) {
+    adapters.slack = slackChannel({
+      botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL, defaultChannel: config.SLACK_DEFAULT_CHANNEL, timeoutMs: config.CHANNEL_TIMEOUT_MS,
+    });
+  } else off.slack = 'SLACK_BOT_TOKEN is not set';
   if (config.SMTP_URL || config.SMTP_HOST) {
     adapters.email = emailChannel({
       url: config.SMTP_URL, host: config.SMTP_HOST, port: config.SMTP_PORT, user: config.SMTP_USER, pass: config.SMTP_PASS,
@@ -44,4 +51,15 @@ export function channelsFromConfig(config: Config, log?: LogLike): Channels {
 
 export async function closeChannels(channels: Channels): Promise<void> {
   await Promise.allSettled(Object.values(channels.adapters).map((a) => a.close?.()));
+}
+
+/** What the server needs to take Slack clicks: HTTP (signing secret) and/or Socket Mode (app token). */
+export function slackInteractionSettings(config: Config): SlackInteractionSettings | undefined {
+  if (!config.SLACK_BOT_TOKEN || (!config.SLACK_SIGNING_SECRET && !config.SLACK_APP_TOKEN)) return undefined;
+  return {
+    botToken: config.SLACK_BOT_TOKEN,
+    ...(config.SLACK_SIGNING_SECRET ? { signingSecret: config.SLACK_SIGNING_SECRET } : {}),
+    ...(config.SLACK_APP_TOKEN ? { appToken: config.SLACK_APP_TOKEN } : {}),
+    ...(config.SLACK_API_URL ? { apiUrl: config.SLACK_API_URL } : {}),
+  };
 }

@@ -27,6 +27,7 @@ import { keyRoutes } from '../keys/routes.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
 import { reviewerRoutes } from '../reviewers/routes.ts';
+import { slackHttpRoutes, type SlackInteractionSettings } from '../channels/slack-interactions.ts';
 import { Live } from '../live/live.ts';
 import { liveRoutes } from '../live/routes.ts';
 import { Sessions } from '../sessions/sessions.ts';
@@ -57,6 +58,8 @@ export interface AppOptions {
   metricsToken?: string;
   /** DB_POOL_SIZE, shown in the metrics. */
   dbPoolSize?: number;
+  /** Slack interactions over HTTP (POST /integrations/slack/events) when a signing secret is set. */
+  slack?: SlackInteractionSettings;
   /** Where the log goes (default stdout); tests capture it here. */
   logStream?: NodeJS.WritableStream;
 }
@@ -171,6 +174,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(webhookRoutes, { sql: opts.sql, allowPrivate: opts.webhookAllowPrivate ?? false, timeoutMs: opts.webhookTimeoutMs });
   await app.register(auditRoutes, { sql: opts.sql });
   await app.register(reviewerRoutes, { sql: opts.sql });
+  if (opts.slack?.signingSecret) await app.register(slackHttpRoutes, { sql: opts.sql, settings: { ...opts.slack, signingSecret: opts.slack.signingSecret } });
 
   let live = opts.live;
   if (!live) {
