@@ -40,7 +40,7 @@ t.test('create refuses what the domain does not allow, whoever calls', async (t)
   bad({ url: 'not a url' }, 'body.url');
   bad({ url: 'https://user:pw@example.com/' }, 'body.url');
   bad({ events: [] }, 'body.events');
-  bad({ events: ['request.approved'] }, 'body.events');
+  bad({ events: ['request.approve'] }, 'body.events');
   bad({ secret: 'short' }, 'body.secret');
   bad({ maxAttempts: 0 }, 'body.maxAttempts');
   bad({ maxAttempts: 21 }, 'body.maxAttempts');
