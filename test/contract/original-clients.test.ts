@@ -13,7 +13,8 @@ t.test('the original clients\' exchanges, in order', async (t) => {
     const res = await s.call('POST', '/api/policies', { body: policy });
     t.equal(res.statusCode, 201, res.body);
   }
-  const vars: Vars = {};
+  const me = (await s.call('GET', '/api/keys')).json() as { keys: Array<{ id: string; scopes: string[] }> };
+  const vars: Vars = { adminKeyId: me.keys.find((k) => k.scopes.includes('admin'))!.id };
   for (const x of EXCHANGES) {
     const body = x.body?.(vars);
     const res = await fetch(`${s.baseUrl}${x.path(vars)}`, {

@@ -135,6 +135,28 @@ export const EXCHANGES: Exchange[] = [
     status: 200, reads: (b) => problems([b?.status === 'ok', 'status ok'], [isIso(b?.timestamp), 'timestamp']),
   },
 
+  {
+    client: 'cli', call: 'createOverride() (agentgate override create -a -t --action deny --ttl)', method: 'POST', path: () => '/api/overrides',
+    body: (v) => ({ agentId: v.adminKeyId!, toolPattern: 'fs.*', action: 'deny', reason: 'no files', ttlSeconds: 600 }),
+    status: 201,
+    reads: (b, v) => {
+      capture(v, 'override', b?.id);
+      return problems(
+        [typeof b?.id === 'string', 'id'], [b?.toolPattern === 'fs.*', 'toolPattern'], [b?.agentId === v.adminKeyId, 'agentId'],
+        [typeof b?.action === 'string', 'action printable'], [isIso(b?.expiresAt) && isIso(b?.createdAt), 'createdAt, expiresAt'],
+      );
+    },
+  },
+  {
+    client: 'cli', call: 'listOverrides() (agentgate override list)', method: 'GET', path: () => '/api/overrides',
+    status: 200,
+    reads: (b, v) => problems([Array.isArray(b?.overrides) && b.overrides.some((o: any) => o.id === v.override && o.toolPattern === 'fs.*'), 'the override is listed']),
+  },
+  {
+    client: 'cli', call: 'deleteOverride() (agentgate override rm)', method: 'DELETE', path: (v) => `/api/overrides/${v.override}`,
+    status: 200, reads: (b, v) => problems([b?.success === true && b?.id === v.override, '{ success: true, id }']),
+  },
+
   // MCP server: tools over AgentGateHttpClient
   {
     client: 'mcp', call: 'authorizeTool() for a tool a policy allows', method: 'POST', path: () => '/api/mcp/authorize',

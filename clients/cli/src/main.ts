@@ -8,7 +8,7 @@ import { configCommands } from './commands/config.ts';
 import { requestCommands } from './commands/requests.ts';
 import { eventCommands } from './commands/events.ts';
 import { hookCommands } from './commands/hook.ts';
-import { keyCommands, policyCommands, webhookCommands } from './commands/admin.ts';
+import { keyCommands, overrideCommands, policyCommands, webhookCommands } from './commands/admin.ts';
 
 export function buildProgram(run: Run): Command {
   const program = new Command('agentgate')
@@ -25,6 +25,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 the request was denied, expired or cancell
   eventCommands(program, run);
   keyCommands(program, run);
   policyCommands(program, run);
+  overrideCommands(program, run);
   webhookCommands(program, run);
   hookCommands(program, run);
   // Every command and subcommand reports usage errors the same way (exit 2).

@@ -3,7 +3,7 @@ import { waitForDecision, type WaitOptions } from './wait.ts';
 import { eventStream, exportEvents, type EventsOptions, type ExportOptions, type LiveEvent } from './events.ts';
 import type {
   ApiKey, ApprovalRequest, AuditEntry, AuditPage, AuditQuery, CreatedKey, CreatedWebhook, RevokedKey, CreateKeyInput,
-  DeletedPolicy, ListRequestsQuery, Pagination, Policy, PolicyInput, RequestInput, RequestList, UpdateKeyInput,
+  DeletedPolicy, ListRequestsQuery, Override, OverrideInput, Pagination, Policy, RemovedOverride, PolicyInput, RequestInput, RequestList, UpdateKeyInput,
   DeletedWebhook, DeliveryList, ListDeliveriesQuery, RedeliveryAccepted, Webhook, WebhookInput, WebhookTestResult, WebhookUpdate,
   DecisionLinks, IssueLinksInput, PolicyTrial, PolicyTrialInput, Session,
 } from './types.ts';
@@ -209,6 +209,24 @@ export class AgentGateClient {
   /** Sends a signed test event now and reports what the receiver answered. */
   testWebhook(id: string, opts: CallSignal = {}): Promise<WebhookTestResult> {
     return this.transport.call(`/api/webhooks/${enc(id)}/test`, { method: 'POST', signal: opts.signal });
+  }
+
+  // --- overrides ----------------------------------------------------------
+
+  /** Puts a temporary rule in front of every policy: deny, or send to a person, what matches `action`. */
+  createOverride(input: OverrideInput, opts: CallSignal = {}): Promise<Override> {
+    return this.transport.call('/api/overrides', { method: 'POST', body: input, signal: opts.signal });
+  }
+
+  /** The overrides in force (not removed, not expired), oldest first. */
+  async listOverrides(opts: CallSignal = {}): Promise<Override[]> {
+    const body = await this.transport.call<{ overrides: Override[] }>('/api/overrides', { signal: opts.signal });
+    return body.overrides;
+  }
+
+  /** The override stops applying at once. */
+  removeOverride(id: string, opts: CallSignal = {}): Promise<RemovedOverride> {
+    return this.transport.call(`/api/overrides/${enc(id)}`, { method: 'DELETE', signal: opts.signal });
   }
 
   // --- API keys -----------------------------------------------------------

@@ -42,6 +42,11 @@ import type {
   UpdateWebhookBody as UpdateWebhookBodySchema,
   Webhook as WebhookSchema,
 } from '../../../server/src/webhooks/schemas.ts';
+import type {
+  CreateOverrideBody as CreateOverrideBodySchema,
+  Override as OverrideSchema,
+  RemovedOverride as RemovedOverrideSchema,
+} from '../../../server/src/overrides/schemas.ts';
 import type { AuditEntrySchema } from '../../../server/src/audit/routes.ts';
 import type { AuditSearch } from '../../../server/src/audit/queries.ts';
 import type { Pagination as PaginationSchema } from '../../../server/src/http/schemas.ts';
@@ -97,3 +102,7 @@ export type ListDeliveriesQuery = Static<typeof ListDeliveriesQuerySchema>;
 export type RedeliveryAccepted = Static<typeof RedeliveryAcceptedSchema>;
 export type WebhookTestResult = Static<typeof TestResultSchema>;
 export type DeletedWebhook = Static<typeof DeletedWebhookSchema>;
+
+export type Override = Static<typeof OverrideSchema>;
+export type OverrideInput = Static<typeof CreateOverrideBodySchema>;
+export type RemovedOverride = Static<typeof RemovedOverrideSchema>;

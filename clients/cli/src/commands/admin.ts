@@ -152,3 +152,50 @@ export function webhookCommands(program: Command, run: Run): void {
       ctx.out(`${id} deleted`);
     }));
 }
+
+/** The original CLI's `override` commands, with its flags, on /api/overrides. */
+export function overrideCommands(program: Command, run: Run): void {
+  const overrides = program.command('override').description('Temporary rules in front of every policy (needs policy:write; list needs policy:read)');
+
+  overrides.command('create').description('Deny, or send to a person, every request whose action matches, until removed or expired')
+    .requiredOption('-t, --tool <glob>', 'the action (tool) to match; * any run, ? one character, e.g. "deploy_*"')
+    .option('-a, --agent <keyId>', 'only requests made with this key (default: every key)')
+    .option('--action <action>', 'require_approval | deny', 'require_approval')
+    .option('-r, --reason <reason>', 'why (shown on every request it holds)')
+    .option('--ttl <seconds>', 'expire after this many seconds (default: until removed)')
+    .action(run(async (ctx: Ctx, o: { tool: string; agent?: string; action: string; reason?: string; ttl?: string }) => {
+      const decision = o.action === 'deny' ? 'auto_deny' : o.action === 'require_approval' ? 'route_to_human' : null;
+      if (!decision) throw new UsageError('--action must be require_approval or deny');
+      const ttl = positiveInt('--ttl', o.ttl);
+      const created = await (await ctx.client()).createOverride({
+        action: o.tool, decision, reason: o.reason ?? `override by ${o.action}`,
+        ...(o.agent ? { agentKeyId: o.agent } : {}),
+        ...(ttl !== undefined ? { expiresAt: new Date(Date.now() + ttl * 1000).toISOString() } : {}),
+      }, { signal: ctx.signal });
+      if (ctx.json) return ctx.outJson(created);
+      ctx.out(`${created.id} ${created.decision} ${pc.bold(created.action)} for ${created.agentKeyId ?? 'every key'}`
+        + (created.expiresAt ? ` until ${when(created.expiresAt)}` : ''));
+    }));
+
+  overrides.command('list').description('The overrides in force, oldest first')
+    .action(run(async (ctx: Ctx) => {
+      const rows = await (await ctx.client()).listOverrides({ signal: ctx.signal });
+      if (ctx.json) return ctx.outJson(rows);
+      if (rows.length === 0) return ctx.out(pc.dim('No active overrides.'));
+      ctx.out(table(rows, [
+        { header: 'ID', value: (r) => r.id },
+        { header: 'DECISION', value: (r) => (r.decision === 'auto_deny' ? pc.red('deny') : pc.yellow('require_approval')) },
+        { header: 'ACTION', value: (r) => r.action },
+        { header: 'KEY', value: (r) => r.agentKeyId ?? 'every key' },
+        { header: 'EXPIRES', value: (r) => (r.expiresAt ? when(r.expiresAt) : pc.dim('never')) },
+        { header: 'REASON', value: (r) => r.reason },
+      ]));
+    }));
+
+  overrides.command('rm').description('Remove an override: it stops applying at once').argument('<id>')
+    .action(run(async (ctx: Ctx, id: string) => {
+      const r = await (await ctx.client()).removeOverride(id, { signal: ctx.signal });
+      if (ctx.json) return ctx.outJson(r);
+      ctx.out(`Deleted override ${r.id}`);
+    }));
+}
