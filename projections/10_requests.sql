@@ -49,20 +49,28 @@ $$;
 create or replace function project_requests(e events) returns void language plpgsql as $$
 declare
   d jsonb := e.data;
+  auto jsonb;
 begin
   if e.stream_type <> 'request' then return; end if;
   case e.type
     when 'request.created' then
+      -- One row, written once: the policy outcome and any automatic decision come in the
+      -- same event (older logs: null here, then request.policy_evaluated and a decision event).
+      auto := d->'autoDecision';
+      if jsonb_typeof(auto) <> 'object' then auto := null; end if;
       insert into requests (id, action, params, context, status, urgency, urgency_rank,
-        requester_key_id, requester_name, expires_at, created_at, updated_at, version, last_position)
-      values (d->>'id', d->>'action', d->'params', d->'context', 'pending', d->>'urgency',
-        urgency_rank(d->>'urgency'), d#>>'{requester,id}', d#>>'{requester,name}',
+        requester_key_id, requester_name, policy_decision, decided_at, decided_by, decider,
+        decision_reason, decision_channel, expires_at, created_at, updated_at, version, last_position)
+      values (d->>'id', d->>'action', d->'params', d->'context', coalesce(auto->>'status', 'pending'), d->>'urgency',
+        urgency_rank(d->>'urgency'), d#>>'{requester,id}', d#>>'{requester,name}', d->'policy',
+        case when auto is not null then e.recorded_at end, auto#>>'{decider,name}', auto->'decider',
+        auto->>'reason', case when auto is not null then e.metadata->>'channel' end,
         (d->>'expiresAt')::timestamptz, e.recorded_at, e.recorded_at, e.version, e.position);
       if d ? 'idempotency' and jsonb_typeof(d->'idempotency') = 'object' then
         insert into idempotency_keys (requester_key_id, idempotency_key, request_id, body_hash, created_at)
         values (d#>>'{requester,id}', d#>>'{idempotency,key}', d->>'id', d#>>'{idempotency,bodyHash}', e.recorded_at);
       end if;
-    when 'request.policy_evaluated' then
+    when 'request.policy_evaluated' then -- older logs only
       update requests set policy_decision = d, updated_at = e.recorded_at,
         version = e.version, last_position = e.position
       where id = substr(e.stream_id, 9);

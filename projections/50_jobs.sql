@@ -5,19 +5,33 @@
 -- The trigger's name sorts after events_project, so for each row the read models it
 -- consults (webhooks, requests, policies) already include the event.
 
--- Internal event type -> public webhook event name (null: not delivered). The one place
--- this mapping is kept. A request is announced as created by its `request.policy_evaluated`
--- event, appended with `request.created` by the same command, so that receivers see the
--- new request with its policy decision (still pending when a policy decides at once: the
--- decision follows as request.decided).
-create or replace function webhook_event_name(event_type text) returns text language sql immutable as $$
+-- An event -> the public webhook events it announces, in delivery order (empty: none).
+-- The one place this mapping is kept. A `request.created` carries the policy outcome and
+-- any automatic decision, so it announces `request.created` and, when a policy decided at
+-- once, `request.decided` right after it. Older writers appended the outcome as
+-- `request.policy_evaluated` (once per request, at creation: it announced the request) and
+-- the automatic decision as `request.approved`/`request.denied`.
+drop function if exists webhook_event_name(text); -- replaced by webhook_event_names(events)
+create or replace function webhook_event_names(e events) returns text[] language sql immutable as $$
   select case
-    when event_type = 'request.policy_evaluated' then 'request.created'
-    when event_type in ('request.approved', 'request.denied') then 'request.decided'
-    when event_type = 'request.expired' then 'request.expired'
-    when event_type = 'request.cancelled' then 'request.cancelled'
-    when event_type like 'policy.%' then 'policy.changed'
+    when e.type = 'request.created' and e.data ? 'policy' then
+      case when jsonb_typeof(e.data->'autoDecision') = 'object'
+        then array['request.created', 'request.decided'] else array['request.created'] end
+    when e.type = 'request.policy_evaluated' then array['request.created']
+    when e.type in ('request.approved', 'request.denied') then array['request.decided']
+    when e.type = 'request.expired' then array['request.expired']
+    when e.type = 'request.cancelled' then array['request.cancelled']
+    when e.type like 'policy.%' then array['policy.changed']
+    else array[]::text[]
   end
+$$;
+
+-- Columns a request row has before it is decided: a `request.created` announced together
+-- with its automatic decision shows the request as receivers saw it before (pending, with
+-- the policy outcome), the decision following as `request.decided`.
+create or replace function undecided_request_row(r jsonb) returns jsonb language sql immutable as $$
+  select r || '{"status": "pending", "decided_at": null, "decided_by": null, "decider": null,
+                "decided_by_label": null, "decision_reason": null, "decision_channel": null}'::jsonb
 $$;
 
 -- A prefixed, time-sortable id in the format of server/src/ids.ts (prefix_ + 26 Crockford
@@ -122,13 +136,16 @@ declare
   v_id text;
   v_public text;
   v_subject jsonb;
+  v_row jsonb;
+  v_outcome text;
   w record;
 begin
   case e.stream_type
     when 'request' then
       v_id := substr(e.stream_id, length('request-') + 1);
-      -- Expiry: one keyed job per request, dropped when a decision makes it pointless.
-      if e.type = 'request.created' and d->>'expiresAt' is not null then
+      -- Expiry: one keyed job per request, dropped when a decision makes it pointless
+      -- (a request a policy decided at once never needs one).
+      if e.type = 'request.created' and d->>'expiresAt' is not null and jsonb_typeof(d->'autoDecision') is distinct from 'object' then
         perform enqueue_job('expire_request', jsonb_build_object('requestId', v_id),
           p_run_at => (d->>'expiresAt')::timestamptz, p_job_key => 'expire:' || v_id);
       elsif e.type in ('request.approved', 'request.denied', 'request.cancelled') then
@@ -160,31 +177,31 @@ begin
       return;
   end case;
 
-  -- One delivery per subscribed webhook, carrying the subject as it stands after the event.
-  v_public := webhook_event_name(e.type);
-  if v_public is null then return; end if;
-  -- Only the first evaluation announces the request (a later one would not be a creation).
-  if e.type = 'request.policy_evaluated' and exists (
-    select 1 from events x where x.stream_id = e.stream_id and x.type = e.type and x.version < e.version) then
-    return;
-  end if;
-  -- request.approved / request.denied (the names the original project delivered) subscribe
-  -- to request.decided for that outcome only, and are delivered under that name.
-  for w in select id, not (events && array[v_public, '*']) as by_outcome from webhooks
-    where enabled and events && (array[v_public, '*'] || case when v_public = 'request.decided' then array[e.type] else array[]::text[] end)
-    order by id loop
-    if v_subject is null then
-      v_subject := jsonb_build_object('type', e.stream_type, 'eventType', e.type, 'id', v_id, 'row',
-        case e.stream_type
+  -- One delivery per subscribed webhook and public event, carrying the subject as it
+  -- stands after the event. Webhooks are read only when the event announces something.
+  foreach v_public in array webhook_event_names(e) loop
+    -- request.approved / request.denied (the names the original project delivered) subscribe
+    -- to request.decided for that outcome only, and are delivered under that name.
+    v_outcome := case when v_public <> 'request.decided' then null
+                      when e.type = 'request.created' then 'request.' || (d#>>'{autoDecision,status}')
+                      else e.type end;
+    for w in select id, not (events && array[v_public, '*']) as by_outcome from webhooks
+      where enabled and events && (array[v_public, '*'] || case when v_outcome is not null then array[v_outcome] else array[]::text[] end)
+      order by id loop
+      if v_row is null then
+        v_row := case e.stream_type
           when 'request' then (select to_jsonb(r) from requests r where r.id = v_id)
           else (select to_jsonb(p) from policies p where p.id = v_id)
-        end);
-    end if;
-    perform queue_webhook_delivery(w.id,
-      jsonb_build_object('webhookId', w.id, 'deliveryId', new_prefixed_id('dlv'), 'attempt', 1,
-        'event', case when w.by_outcome then e.type else v_public end,
-        'position', e.position, 'timestamp', to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-        'subject', v_subject));
+        end;
+      end if;
+      v_subject := jsonb_build_object('type', e.stream_type, 'eventType', e.type, 'id', v_id, 'row',
+        case when e.type = 'request.created' and v_public = 'request.created' then undecided_request_row(v_row) else v_row end);
+      perform queue_webhook_delivery(w.id,
+        jsonb_build_object('webhookId', w.id, 'deliveryId', new_prefixed_id('dlv'), 'attempt', 1,
+          'event', case when w.by_outcome then v_outcome else v_public end,
+          'position', e.position, 'timestamp', to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+          'subject', v_subject));
+    end loop;
   end loop;
 end;
 $$;

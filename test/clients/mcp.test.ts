@@ -67,7 +67,7 @@ t.test('asking, checking and listing requests; waiting for a human', async (t) =
 
   const checked = await call('agentgate_check_request', { id: req.id, includeAudit: true });
   t.match(checked.data, { request: { id: req.id, status: 'pending' } });
-  t.same((checked.data as { audit: { eventType: string }[] }).audit.map((e) => e.eventType), ['created', 'policy_evaluated']);
+  t.same((checked.data as { audit: { eventType: string }[] }).audit.map((e) => e.eventType), ['created']);
 
   await admin.request({ action: 'other' });
   const listed = await call('agentgate_list_requests', { action: 'send_email', status: 'pending' });

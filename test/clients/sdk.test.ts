@@ -24,7 +24,7 @@ t.test('requests: create, read, list, decide, cancel and the audit trail', async
 
   const approved = await reviewer.decide(created.id, 'approved', { reason: 'fine', decidedBy: 'ops desk' });
   t.match(approved, { status: 'approved', decisionReason: 'fine', decidedByLabel: 'ops desk' });
-  t.same((await agent.getAuditTrail(created.id)).map((e) => e.eventType), ['created', 'policy_evaluated', 'approved']);
+  t.same((await agent.getAuditTrail(created.id)).map((e) => e.eventType), ['created', 'approved']);
 
   const other = await agent.request({ action: 'deploy' });
   const cancelled = await agent.cancel(other.id, { reason: 'changed my mind' });

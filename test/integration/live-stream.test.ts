@@ -160,7 +160,7 @@ t.test('subscribe: filters, replay then live, bad messages', async (t) => {
   await h.call('POST', `/api/requests/${a.id}/decide`, { body: { decision: 'approved' } });
   await onlyA.next((m) => m.type === 'event' && m.eventType === 'request.approved');
   await decisions.count(2);
-  t.same(onlyA.events.map((e) => e.eventType), ['request.created', 'request.policy_evaluated', 'request.approved']);
+  t.same(onlyA.events.map((e) => e.eventType), ['request.created', 'request.approved']);
   t.ok(onlyA.events.every((e) => e.streamId === `request-${a.id}`));
   t.same(decisions.events.map((e) => [e.eventType, e.streamId]), [['request.denied', `request-${b.id}`], ['request.approved', `request-${a.id}`]]);
   t.equal(decisions.messages.filter((m) => m.type === 'subscribed')[0]!.from, null, 'no from: live only');

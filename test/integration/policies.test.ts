@@ -242,10 +242,12 @@ t.test('policies decide at request creation', async (t) => {
   const audit = await h.call('GET', `/api/requests/${approved.id}/audit`, { key: agent.key });
   t.equal(audit.statusCode, 200);
   const entries = audit.json() as { eventType: string; actor: { type: string; id: string }; details: Record<string, unknown> }[];
-  t.same(entries.map((e) => e.eventType), ['created', 'policy_evaluated', 'approved']);
-  t.match(entries[1]!.details, { decision: 'auto_approve', policyId: approve.id, policyVersion: 1, ruleIndex: 0 });
-  t.match(entries[2]!.details, { decider: { type: 'policy', id: approve.id } });
-  t.match(entries[2]!.actor, { type: 'policy', id: approve.id }, 'the policy, not the requester, is the actor of its decision');
+  t.same(entries.map((e) => e.eventType), ['created'], 'one fact, one entry: the outcome and the decision are inside');
+  t.match(entries[0]!.details, {
+    policy: { decision: 'auto_approve', policyId: approve.id, policyVersion: 1, ruleIndex: 0 },
+    autoDecision: { status: 'approved', decider: { type: 'policy', id: approve.id } },
+  });
+  t.match(entries[0]!.actor, { type: 'key', id: agent.id }, 'the requester made the request; the policy is named as the decider');
 
   // an update is a new version; later requests record it
   const put = await h.call('PUT', `/api/policies/${approve.id}`, { body: { name: 'approve-small-mail', priority: 10, rules: [
@@ -255,7 +257,7 @@ t.test('policies decide at request creation', async (t) => {
   const bigger = await ask({ action: 'send_email', params: { to: 'bob@example.com', amount: 500 } });
   t.match(bigger, { status: 'approved', policyDecision: { policyId: approve.id, policyVersion: 2 } });
   const laterAudit = (await h.call('GET', `/api/requests/${bigger.id}/audit`, { key: agent.key })).json() as { eventType: string; details: Record<string, unknown> }[];
-  t.match(laterAudit.find((e) => e.eventType === 'policy_evaluated')!.details, { policyId: approve.id, policyVersion: 2 });
+  t.match(laterAudit.find((e) => e.eventType === 'created')!.details, { policy: { policyId: approve.id, policyVersion: 2 } });
   // the earlier request still names the version that decided it
   t.match((await h.call('GET', `/api/requests/${approved.id}`, { key: agent.key })).json(), { policyDecision: { policyVersion: 1 } });
 

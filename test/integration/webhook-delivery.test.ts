@@ -194,15 +194,22 @@ t.test('policy changes are delivered as policy.changed', async (t) => {
 
 t.test('the event → public name mapping, in one SQL function', async (t) => {
   const { sql } = await testDatabase(t);
-  const cases: Array<[string, string | null]> = [
-    ['request.created', null], ['request.policy_evaluated', 'request.created'], ['request.approved', 'request.decided'],
-    ['request.denied', 'request.decided'], ['request.expired', 'request.expired'], ['request.cancelled', 'request.cancelled'],
-    ['request.notified', null], ['policy.created', 'policy.changed'], ['policy.updated', 'policy.changed'], ['policy.deleted', 'policy.changed'],
-    ['apikey.created', null], ['webhook.delivery_attempted', null],
+  const routed = { policy: { decision: 'route_to_human' }, autoDecision: null };
+  const decided = { policy: { decision: 'auto_approve' }, autoDecision: { status: 'approved' } };
+  const cases: Array<[string, object, string[]]> = [
+    ['request.created', routed, ['request.created']],
+    ['request.created', decided, ['request.created', 'request.decided']],
+    // Older writers: the outcome and the automatic decision were events of their own.
+    ['request.created', {}, []], ['request.policy_evaluated', {}, ['request.created']],
+    ['request.approved', {}, ['request.decided']],
+    ['request.denied', {}, ['request.decided']], ['request.expired', {}, ['request.expired']], ['request.cancelled', {}, ['request.cancelled']],
+    ['request.notified', {}, []], ['policy.created', {}, ['policy.changed']], ['policy.updated', {}, ['policy.changed']],
+    ['policy.deleted', {}, ['policy.changed']], ['apikey.created', {}, []], ['webhook.delivery_attempted', {}, []],
   ];
-  for (const [internal, external] of cases) {
-    const [row] = await sql<{ name: string | null }[]>`select webhook_event_name(${internal}) as name`;
-    t.equal(row!.name, external, `${internal} → ${external}`);
+  for (const [internal, data, external] of cases) {
+    const [row] = await sql<{ names: string[] }[]>`
+      select webhook_event_names(row(1, '1', 's', 'request', 1, ${internal}, ${sql.json(data as never)}, '{}', now())::events) as names`;
+    t.same(row!.names, external, `${internal} ${JSON.stringify(data)} → ${external.join(', ') || 'nothing'}`);
   }
   const [id] = await sql<{ id: string }[]>`select new_prefixed_id('dlv') as id`;
   t.ok(isId('delivery', id!.id), `${id!.id} has the shape of our ids`);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Actor } from '../../server/src/events/types.ts';
 import {
-  decide, evolve, initialRequestState, isApprover,
+  decide, evolve, initialRequestState, isApprover, routedToHumans,
   type PolicyOutcome, type Principal, type RequestCommand, type RequestEvent, type RequestState,
 } from '../../server/src/requests/decider.ts';
 import { scenario } from '../helpers/decider.ts';
@@ -58,44 +58,58 @@ const cancel = (principal: Principal, now = NOW): RequestCommand => ({ type: 'ca
 const expire = (now: Date): RequestCommand => ({ type: 'expire', now });
 
 t.test('create', async (t) => {
-  t.test('routed to a human: the facts and the policy outcome, nothing decided', async (t) => {
+  t.test('routed to a human: one event with the facts and the policy outcome, nothing decided', async (t) => {
     const state = request.given().when(createCommand()).then(t, [
       {
         type: 'request.created',
         data: {
           id: ID, action: 'send_email', params: { to: 'a@b.c' }, context: { agent: 'mailer' }, urgency: 'normal',
-          expiresAt: null, requester: { id: agent.id, name: agent.name },
+          expiresAt: null, requester: { id: agent.id, name: agent.name }, policy: outcome(), autoDecision: null,
         },
       },
-      { type: 'request.policy_evaluated', data: outcome() },
     ]);
-    t.match(state, { id: ID, status: 'pending', version: 2, requester: { id: agent.id } });
+    t.match(state, { id: ID, status: 'pending', version: 1, requester: { id: agent.id }, outcome: outcome() });
+    t.ok(routedToHumans(request.given().when(createCommand()).events()[0]!), 'the log says it was routed to humans');
   });
 
   t.test('the idempotency key and body hash travel in request.created only when given', async (t) => {
     const [first] = request.given().when(createCommand({ idempotency: { key: 'k-1', bodyHash: 'abc' } })).events();
-    t.same(first?.data, { ...(created().data as object), context: { agent: 'mailer' }, idempotency: { key: 'k-1', bodyHash: 'abc' } });
+    t.match(first?.data, { idempotency: { key: 'k-1', bodyHash: 'abc' } });
     const [plain] = request.given().when(createCommand()).events();
     t.notOk('idempotency' in (plain?.data ?? {}), 'no idempotency field without a key');
   });
 
-  t.test('auto_approve: approved at once, the policy recorded as the decider', async (t) => {
+  t.test('auto_approve: approved at once inside request.created, the policy recorded as the decider', async (t) => {
     const auto = outcome({ decision: 'auto_approve', policyId: 'pol_1', policyVersion: 3, policyName: 'emails', ruleIndex: 0, reason: 'rule 0 of emails' });
-    const state = request.given().when(createCommand({ outcome: auto })).then(t, [
-      request.given().when(createCommand()).events()[0]!,
-      { type: 'request.policy_evaluated', data: auto },
-      { type: 'request.approved', data: { decider: { type: 'policy', id: 'pol_1', name: 'policy:emails' }, label: null, reason: 'rule 0 of emails' } },
-    ]);
+    const [event, ...rest] = request.given().when(createCommand({ outcome: auto })).events();
+    t.same(rest, [], 'one event');
+    t.match(event, { type: 'request.created', data: {
+      policy: auto,
+      autoDecision: { status: 'approved', decider: { type: 'policy', id: 'pol_1', name: 'policy:emails' }, reason: 'rule 0 of emails' },
+    } });
+    const state = request.fold([event!]);
     t.equal(state.status, 'approved');
-    t.equal(state.version, 3);
+    t.equal(state.version, 1);
+    t.notOk(routedToHumans(event!));
+    request.given(event!).when(approve(admin)).thenError(t, 'ALREADY_DECIDED');
   });
 
   t.test('auto_deny: denied at once', async (t) => {
     const auto = outcome({ decision: 'auto_deny', policyId: 'pol_2', policyVersion: 1, policyName: 'no-deletes', ruleIndex: 1, reason: 'deletes are never allowed' });
     const events = request.given().when(createCommand({ outcome: auto })).events();
-    t.same(events.map((e) => e.type), ['request.created', 'request.policy_evaluated', 'request.denied']);
-    t.same(events[2]?.data, { decider: { type: 'policy', id: 'pol_2', name: 'policy:no-deletes' }, label: null, reason: 'deletes are never allowed' });
+    t.same(events.map((e) => e.type), ['request.created']);
+    t.same((events[0]!.data as { autoDecision: unknown }).autoDecision,
+      { status: 'denied', decider: { type: 'policy', id: 'pol_2', name: 'policy:no-deletes' }, reason: 'deletes are never allowed' });
     t.equal(request.fold(events).status, 'denied');
+  });
+
+  t.test('older logs: created, policy_evaluated and the policy\'s decision event fold to the same state', async (t) => {
+    const auto = outcome({ decision: 'auto_approve', policyId: 'pol_1', policyVersion: 3, policyName: 'emails', ruleIndex: 0, reason: 'rule 0 of emails' });
+    const old = request.fold([created(), evaluated(auto), { type: 'request.approved', data: { decider: { type: 'policy', id: 'pol_1', name: 'policy:emails' }, label: null, reason: 'rule 0 of emails' } }]);
+    const now = request.fold(request.given().when(createCommand({ outcome: auto, context: {} })).events());
+    t.same({ ...old, version: 0 }, { ...now, version: 0 });
+    t.ok(routedToHumans(evaluated()), 'an older log says it through request.policy_evaluated');
+    t.notOk(routedToHumans(created()), 'an older request.created alone does not');
   });
 
   t.test('a stream that already exists is a conflict, not a second request', async (t) => {
@@ -105,7 +119,7 @@ t.test('create', async (t) => {
   t.test('expiresAt must be in the future (now itself is too late)', async (t) => {
     request.given().when(createCommand({ expiresAt: '2026-06-01T11:59:59.999Z' })).thenError(t, 'VALIDATION_ERROR', [{ field: 'expiresAt' }]);
     request.given().when(createCommand({ expiresAt: NOW.toISOString() })).thenError(t, 'VALIDATION_ERROR');
-    t.equal(request.given().when(createCommand({ expiresAt: EXPIRES })).events().length, 2);
+    t.equal(request.given().when(createCommand({ expiresAt: EXPIRES })).events().length, 1);
   });
 });
 

@@ -70,12 +70,35 @@ export const initialRequestState = (): RequestState => ({
   id: null, status: null, version: 0, requester: null, outcome: null, expiresAt: null, links: {},
 });
 
+/** A decision made by a policy as the request was created: the request starts decided. */
+export interface AutoDecision {
+  status: 'approved' | 'denied';
+  /** The policy, as the decider (`{ type: 'policy', id, name: 'policy:<name>' }`). */
+  decider: Actor;
+  reason: string;
+}
+
+/**
+ * `request.created`: one event for everything that happened when the request was made —
+ * the request, the policy outcome (`policy`), and the policy's own decision when it made
+ * one (`autoDecision`; null when the request was routed to humans).
+ *
+ * Logs written before this shape hold `request.created` without `policy`/`autoDecision`,
+ * followed by `request.policy_evaluated` and, for an automatic decision, `request.approved`
+ * or `request.denied` (decider of type `policy`). `evolve` and the projections read both.
+ */
+export interface RequestCreatedData {
+  id: string; action: string; params: Record<string, unknown>; context: Record<string, unknown>;
+  urgency: Urgency; expiresAt: string | null; requester: { id: string; name: string };
+  idempotency?: { key: string; bodyHash: string };
+  /** Absent in events of the older shape (the outcome was then a separate request.policy_evaluated). */
+  policy?: PolicyOutcome;
+  autoDecision?: AutoDecision | null;
+}
+
 export type RequestEvent =
-  | NewEvent<'request.created', {
-      id: string; action: string; params: Record<string, unknown>; context: Record<string, unknown>;
-      urgency: Urgency; expiresAt: string | null; requester: { id: string; name: string };
-      idempotency?: { key: string; bodyHash: string };
-    }>
+  | NewEvent<'request.created', RequestCreatedData>
+  /** Older logs only: the outcome is now inside request.created. */
   | NewEvent<'request.policy_evaluated', PolicyOutcome>
   | NewEvent<'request.approved' | 'request.denied', { decider: Actor; label: string | null; reason: string | null }>
   | NewEvent<'request.expired', { reason: string }>
@@ -189,6 +212,16 @@ export const channelPrincipal = (person: Person, channel: ReviewerChannel, exter
   type: 'reviewer', id: person.reviewerId, name: person.name, admin: false, channel, externalId, person,
 });
 
+/** The decision a policy outcome makes by itself: null when it routes the request to humans. */
+export function autoDecisionOf(outcome: PolicyOutcome): AutoDecision | null {
+  if (outcome.decision === 'route_to_human') return null;
+  return {
+    status: outcome.decision === 'auto_approve' ? 'approved' : 'denied',
+    decider: { type: 'policy', id: outcome.policyId ?? 'policy', name: `policy:${outcome.policyName ?? outcome.policyId}` },
+    reason: outcome.reason,
+  };
+}
+
 export function decide(command: RequestCommand, state: RequestState): RequestEvent[] {
   switch (command.type) {
     case 'create': {
@@ -199,25 +232,16 @@ export function decide(command: RequestCommand, state: RequestState): RequestEve
         ]);
       }
       const { outcome } = command;
-      const events: RequestEvent[] = [
-        {
-          type: 'request.created',
-          data: {
-            id: command.id, action: command.action, params: command.params, context: command.context,
-            urgency: command.urgency, expiresAt: command.expiresAt, requester: command.requester,
-            ...(command.idempotency ? { idempotency: command.idempotency } : {}),
-          },
+      return [{
+        type: 'request.created',
+        data: {
+          id: command.id, action: command.action, params: command.params, context: command.context,
+          urgency: command.urgency, expiresAt: command.expiresAt, requester: command.requester,
+          ...(command.idempotency ? { idempotency: command.idempotency } : {}),
+          policy: outcome,
+          autoDecision: autoDecisionOf(outcome),
         },
-        { type: 'request.policy_evaluated', data: outcome },
-      ];
-      if (outcome.decision !== 'route_to_human') {
-        const decider: Actor = { type: 'policy', id: outcome.policyId ?? 'policy', name: `policy:${outcome.policyName ?? outcome.policyId}` };
-        events.push({
-          type: outcome.decision === 'auto_approve' ? 'request.approved' : 'request.denied',
-          data: { decider, label: null, reason: outcome.reason },
-        });
-      }
-      return events;
+      }];
     }
     case 'decide': {
       mustBePending(state, command.now);
@@ -314,7 +338,10 @@ export function evolve(state: RequestState, event: { type: string; data: Record<
   const next = { ...state, version: state.version + 1 };
   switch (e.type) {
     case 'request.created':
-      return { ...next, id: e.data.id, status: 'pending', requester: e.data.requester, expiresAt: e.data.expiresAt };
+      return {
+        ...next, id: e.data.id, status: e.data.autoDecision?.status ?? 'pending', requester: e.data.requester,
+        expiresAt: e.data.expiresAt, outcome: e.data.policy ?? null,
+      };
     case 'request.policy_evaluated':
       return { ...next, outcome: e.data };
     case 'request.approved':
@@ -339,3 +366,17 @@ export const fold = (events: Iterable<{ type: string; data: Record<string, unkno
   for (const e of events) s = evolve(s, e);
   return s;
 };
+
+/**
+ * Whether this event is the moment a request was routed to humans (no policy decided it),
+ * in either shape of the log: a `request.created` whose `policy.decision` is
+ * `route_to_human`, or, in older logs, the `request.policy_evaluated` that followed it.
+ * Notifications to reviewers start from this event.
+ */
+export function routedToHumans(event: { type: string; data: object }): boolean {
+  if (event.type === 'request.created') {
+    const policy = (event.data as Partial<RequestCreatedData>).policy;
+    return policy !== undefined && policy.decision === 'route_to_human';
+  }
+  return event.type === 'request.policy_evaluated' && (event.data as Partial<PolicyOutcome>).decision === 'route_to_human';
+}
