@@ -4,7 +4,7 @@
  * - The worker is `server/src/worker-main.ts` (what `npm run worker` runs) as a child
  *   process, WORKER_CONCURRENCY 5 (the default): the receiver and the request creators
  *   run in this process, so they do not share the worker's event loop.
- * - Requests are created in this process through createRequest() (the command the HTTP
+ * - Requests are created in this process through RequestCreator (the command the HTTP
  *   route calls, without HTTP), 8 at a time; each one's `request.created` fans out to 5
  *   deliveries (one queue per webhook, so at most 5 run at once whatever the concurrency).
  * - The receiver answers 200 at once; every delivery has exactly one attempt, recorded as
@@ -34,7 +34,7 @@ import { migrate } from '../server/src/db/migrate.ts';
 import { ROOT_DIR } from '../server/src/db/paths.ts';
 import { installJobSchema } from '../server/src/jobs/schema.ts';
 import { createKey, SYSTEM_METADATA } from '../server/src/keys/commands.ts';
-import { createRequest } from '../server/src/requests/commands.ts';
+import { RequestCreator } from '../server/src/requests/create.ts';
 import type { Principal } from '../server/src/requests/decider.ts';
 import { createWebhook, deleteWebhook } from '../server/src/webhooks/commands.ts';
 import { round, summarize, table } from './stats.ts';
@@ -53,6 +53,14 @@ export interface WebhookBenchOptions {
   pacedRequests?: number;
   pacedRate?: number;
   log?: (line: string) => void;
+}
+
+const creators = new WeakMap<Sql, RequestCreator>();
+/** One creator per pool, as a server process has one. */
+function creatorFor(sql: Sql): RequestCreator {
+  let c = creators.get(sql);
+  if (!c) creators.set(sql, (c = RequestCreator.standalone(sql)));
+  return c;
 }
 
 interface Arrival { at: number; latencyMs: number }
@@ -113,7 +121,7 @@ async function createPaced(sql: Sql, n: number, rate: number, principal: Princip
   for (let i = 0; i < n; i++) {
     const wait = start + (i * 1000) / rate - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    pending.push(createRequest(sql, { action: 'bench.webhook.paced', params: { i } }, principal, SYSTEM_METADATA));
+    pending.push(creatorFor(sql).create({ action: 'bench.webhook.paced', params: { i } }, principal, SYSTEM_METADATA));
   }
   await Promise.all(pending);
 }
@@ -123,7 +131,7 @@ async function createRequests(sql: Sql, n: number, creators: number, principal: 
   const one = async () => {
     while (next < n) {
       const i = next++;
-      await createRequest(sql, { action: `bench.webhook.${phase}`, params: { i } }, principal, SYSTEM_METADATA);
+      await creatorFor(sql).create({ action: `bench.webhook.${phase}`, params: { i } }, principal, SYSTEM_METADATA);
     }
   };
   await Promise.all(Array.from({ length: creators }, one));

@@ -19,6 +19,9 @@ declare
   d jsonb := e.data;
 begin
   if e.stream_type <> 'override' then return; end if;
+  -- Overrides are evaluated with the policies: a change is a change of the policy set
+  -- (policy_set, 20_policies.sql), so no process appends a create with a stale copy.
+  update policy_set set version = version + 1;
   case e.type
     when 'override.created' then
       insert into overrides (id, action, agent_key_id, decision, reason, expires_at, created_by, created_at)

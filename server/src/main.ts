@@ -55,6 +55,7 @@ async function main() {
     webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
     webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
     requestDefaultTtlSeconds: config.REQUEST_DEFAULT_TTL_SECONDS,
+    createGroupCommitMs: config.CREATE_GROUP_COMMIT_MS,
     publicUrl: config.PUBLIC_URL,
     jwtSecret: config.JWT_SECRET,
     metricsToken: config.METRICS_TOKEN,

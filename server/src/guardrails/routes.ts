@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { principalOf } from '../http/auth.ts';
 import { eventMetadata } from '../http/context.ts';
 import { errorResponses } from '../http/schemas.ts';
-import { createRequest } from '../requests/commands.ts';
+import type { RequestCreator } from '../requests/create.ts';
 import { AuthorizeBody, Verdict, type AuthorizeBody as AuthorizeBodyT } from './schemas.ts';
 import { MCP_SOURCE, verdictOf } from './verdict.ts';
 
@@ -15,7 +14,7 @@ import { MCP_SOURCE, verdictOf } from './verdict.ts';
  * so every guarded tool call is on the record, and one that needs a person waits in the
  * queue under the returned requestId.
  */
-export async function guardrailRoutes(app: FastifyInstance, opts: { sql: Sql; defaultTtlSeconds?: number | undefined }) {
+export async function guardrailRoutes(app: FastifyInstance, opts: { creator: RequestCreator }) {
   app.post('/api/mcp/authorize', {
     config: { scope: 'request:create' },
     schema: {
@@ -26,11 +25,11 @@ export async function guardrailRoutes(app: FastifyInstance, opts: { sql: Sql; de
     const body = request.body as AuthorizeBodyT | undefined;
     if (!body) throw new AppError('VALIDATION_ERROR', 'A JSON body is required', [{ field: 'body', message: 'is required' }]);
     const metadata = eventMetadata(request);
-    const { request: recorded } = await createRequest(opts.sql, {
+    const { request: recorded } = await opts.creator.create({
       action: body.toolName.trim(),
       params: body.params ?? {},
       context: { source: MCP_SOURCE, ...body.context },
-    }, principalOf(request), { ...metadata, channel: 'mcp' }, undefined, { defaultTtlSeconds: opts.defaultTtlSeconds });
+    }, principalOf(request), { ...metadata, channel: 'mcp' });
     return verdictOf(recorded);
   });
 }

@@ -33,6 +33,16 @@ import { liveRoutes } from '../live/routes.ts';
 import { Sessions } from '../sessions/sessions.ts';
 import { sessionRoutes } from '../sessions/routes.ts';
 import { metricsRoutes } from '../metrics/routes.ts';
+import { PolicySet } from '../policies/policy-set.ts';
+import { RequestCreator } from '../requests/create.ts';
+import { CreateAppender } from '../requests/group-commit.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The process's compiled policies (see policies/policy-set.ts). */
+    policies: PolicySet;
+  }
+}
 
 export interface AppOptions {
   sql: Sql;
@@ -50,6 +60,8 @@ export interface AppOptions {
   requestDefaultTtlSeconds?: number;
   /** The process's live hub (started by the caller); when absent the app starts and stops its own. */
   live?: Live;
+  /** Group commit window for creates (CREATE_GROUP_COMMIT_MS); 0 appends each create alone. Default 1. */
+  createGroupCommitMs?: number;
   /** The server's public base URL (PUBLIC_URL) for links it hands out; unset = the address it listens on (never the Host header). */
   publicUrl?: string;
   /** Signs dashboard session tokens (JWT_SECRET); unset = a secret generated once and kept in the database. */
@@ -165,8 +177,25 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     hasValidKey: (request) => carriesValidKey(opts.sql, request, rateLimitWindowMs),
   });
   await app.register(dashboardRoutes);
-  await app.register(requestRoutes, { sql: opts.sql, defaultTtlSeconds: opts.requestDefaultTtlSeconds });
-  await app.register(guardrailRoutes, { sql: opts.sql, defaultTtlSeconds: opts.requestDefaultTtlSeconds });
+  let live = opts.live;
+  if (!live) {
+    const own = new Live(opts.sql, { log: app.log });
+    await own.start();
+    app.addHook('onClose', () => own.stop());
+    live = own;
+  }
+  app.decorate('live', live);
+  // The process's compiled policies, kept fresh by its live hub (and the create's guard).
+  const policies = new PolicySet(opts.sql);
+  live.attach(policies);
+  app.addHook('onClose', async () => live.detach(policies));
+  app.decorate('policies', policies);
+  const creator = new RequestCreator(opts.sql, policies,
+    new CreateAppender(opts.sql, { windowMs: opts.createGroupCommitMs ?? 1 }),
+    { defaultTtlSeconds: opts.requestDefaultTtlSeconds });
+
+  await app.register(requestRoutes, { sql: opts.sql, creator });
+  await app.register(guardrailRoutes, { creator });
   await app.register(decisionLinkRoutes, { sql: opts.sql, baseUrl: () => opts.publicUrl ?? listenBaseUrl(app.server.address()) });
   await app.register(policyRoutes, { sql: opts.sql });
   await app.register(overrideRoutes, { sql: opts.sql });
@@ -176,14 +205,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(reviewerRoutes, { sql: opts.sql });
   if (opts.slack?.signingSecret) await app.register(slackHttpRoutes, { sql: opts.sql, settings: { ...opts.slack, signingSecret: opts.slack.signingSecret } });
 
-  let live = opts.live;
-  if (!live) {
-    const own = new Live(opts.sql, { log: app.log });
-    await own.start();
-    app.addHook('onClose', () => own.stop());
-    live = own;
-  }
-  app.decorate('live', live);
   await app.register(liveRoutes, { sql: opts.sql, live, rateLimitWindowMs, sessions });
   await app.register(metricsRoutes, { sql: opts.sql, live, token: opts.metricsToken, poolMax: opts.dbPoolSize, rateLimitWindowMs });
 

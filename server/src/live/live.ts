@@ -62,6 +62,12 @@ export interface LiveListener {
   onEvents(events: readonly LiveEvent[]): void;
   /** The hub is stopping (server shutdown). */
   onStop?(): void;
+  /**
+   * LISTEN was re-established after the connection dropped: notifications may have been
+   * lost meanwhile (the hub itself catches up from its cursor; state cached elsewhere
+   * should be reloaded).
+   */
+  onResync?(): void;
 }
 
 export type WatchOutcome = 'event' | 'timeout' | 'closed';
@@ -156,7 +162,16 @@ export class Live {
         this.wake();
       },
       () => {
-        if (this.stats.listens++ > 0) this.options.log.info({ cursor: this.cursor }, 'LISTEN re-established; catching up');
+        if (this.stats.listens++ > 0) {
+          this.options.log.info({ cursor: this.cursor }, 'LISTEN re-established; catching up');
+          for (const l of this.listeners) {
+            try {
+              l.onResync?.();
+            } catch (err) {
+              this.options.log.warn({ err }, 'a live subscriber failed to resync');
+            }
+          }
+        }
         this.wake();
       },
     ) as unknown as { unlisten(): Promise<void>; state: { pid: number | null } };

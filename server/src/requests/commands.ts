@@ -2,17 +2,14 @@ import { createHash } from 'node:crypto';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { executeCommand } from '../events/command.ts';
-import { isUniqueViolation } from '../events/store.ts';
 import { streamId, type Actor, type EventMetadata } from '../events/types.ts';
-import { newId } from '../ids.ts';
 import { keyCreators } from '../keys/queries.ts';
-import { evaluatePolicies } from '../policies/evaluate.ts';
 import { personByChannel, personByKey } from '../reviewers/queries.ts';
 import {
   decide, evolve, initialRequestState, type DecisionRefused, type Principal, type RequestCommand, type RequestState, type ReviewerChannel,
 } from './decider.ts';
 import { getRequest } from './queries.ts';
-import type { ApprovalRequest, CreateRequestBody } from './schemas.ts';
+import type { ApprovalRequest } from './schemas.ts';
 
 /** Canonical JSON (sorted keys) so that the same body always hashes the same. */
 function canonical(value: unknown): string {
@@ -37,7 +34,8 @@ function runRequestCommand(sql: Sql, id: string, command: RequestCommand, metada
   });
 }
 
-async function findIdempotent(sql: Sql, requesterId: string, key: string, hash: string): Promise<ApprovalRequest | null> {
+/** The request an Idempotency-Key already made; IDEMPOTENCY_KEY_REUSED when it was made with another body. */
+export async function findIdempotent(sql: Sql, requesterId: string, key: string, hash: string): Promise<ApprovalRequest | null> {
   const [row] = await sql<{ request_id: string; body_hash: string }[]>`
     select request_id, body_hash from idempotency_keys where requester_key_id = ${requesterId} and idempotency_key = ${key}`;
   if (!row) return null;
@@ -45,58 +43,6 @@ async function findIdempotent(sql: Sql, requesterId: string, key: string, hash: 
     throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different body', { requestId: row.request_id });
   }
   return getRequest(sql, row.request_id);
-}
-
-export interface CreateResult {
-  request: ApprovalRequest;
-  created: boolean;
-}
-
-export async function createRequest(
-  sql: Sql,
-  body: CreateRequestBody,
-  requester: Principal,
-  metadata: EventMetadata,
-  idempotencyKey?: string,
-  options: { defaultTtlSeconds?: number } = {},
-): Promise<CreateResult> {
-  const hash = bodyHash(body);
-  if (idempotencyKey) {
-    const existing = await findIdempotent(sql, requester.id, idempotencyKey, hash);
-    if (existing) return { request: existing, created: false };
-  }
-  const id = newId('request');
-  const params = body.params ?? {};
-  const context = body.context ?? {};
-  const urgency = body.urgency ?? 'normal';
-  const now = new Date();
-  if (body.expiresAt && Number.isNaN(Date.parse(body.expiresAt))) {
-    // The date-time format admits a few strings no clock has (a leap second, 23:59:60).
-    throw new AppError('VALIDATION_ERROR', 'expiresAt is not a parsable time', [{ field: 'body.expiresAt', message: 'is not a parsable time' }]);
-  }
-  // A request that names no expiry gets the server's default (REQUEST_DEFAULT_TTL_SECONDS), if any.
-  const expiresAt = body.expiresAt ? new Date(body.expiresAt).toISOString()
-    : options.defaultTtlSeconds ? new Date(now.getTime() + options.defaultTtlSeconds * 1000).toISOString() : null;
-  const outcome = await evaluatePolicies(sql, {
-    action: body.action, urgency, params, context, requester: { keyId: requester.id, keyName: requester.name },
-  });
-  try {
-    await runRequestCommand(sql, id, {
-      type: 'create', id, action: body.action, params, context, urgency,
-      expiresAt,
-      requester: { id: requester.id, name: requester.name },
-      ...(idempotencyKey ? { idempotency: { key: idempotencyKey, bodyHash: hash } } : {}),
-      outcome, now: new Date(),
-    }, metadata);
-  } catch (err) {
-    // Two retries with one key raced: the loser returns the winner's request.
-    if (idempotencyKey && isUniqueViolation(err, 'idempotency_keys_pkey')) {
-      const existing = await findIdempotent(sql, requester.id, idempotencyKey, hash);
-      if (existing) return { request: existing, created: false };
-    }
-    throw err;
-  }
-  return { request: await getRequest(sql, id), created: true };
 }
 
 /** The principal with the keys that created it, which four-eyes judges. */

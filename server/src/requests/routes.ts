@@ -8,7 +8,8 @@ import { errorResponses, IdParams } from '../http/schemas.ts';
 import { isId } from '../ids.ts';
 import { requestAudit } from '../audit/queries.ts';
 import { AuditEntrySchema } from '../audit/routes.ts';
-import { cancelRequest, createRequest, decideRequest } from './commands.ts';
+import { cancelRequest, decideRequest } from './commands.ts';
+import type { RequestCreator } from './create.ts';
 import { getRequest, listRequests } from './queries.ts';
 import {
   ApprovalRequest, CancelBody, CreateRequestBody, DecideBody, ListRequestsQuery, RequestList,
@@ -23,7 +24,7 @@ export function requestId(params: unknown): string {
   return id;
 }
 
-export async function requestRoutes(app: FastifyInstance, opts: { sql: Sql; defaultTtlSeconds?: number }) {
+export async function requestRoutes(app: FastifyInstance, opts: { sql: Sql; creator: RequestCreator }) {
   const { sql } = opts;
 
   app.post('/api/requests', {
@@ -37,8 +38,7 @@ export async function requestRoutes(app: FastifyInstance, opts: { sql: Sql; defa
   }, async (request, reply) => {
     if (request.body === undefined) throw new AppError('VALIDATION_ERROR', 'A JSON body is required', [{ field: 'body', message: 'is required' }]);
     const key = request.headers['idempotency-key'] as string | undefined;
-    const result = await createRequest(sql, request.body as CreateBodyT, principalOf(request), eventMetadata(request), key,
-      { defaultTtlSeconds: opts.defaultTtlSeconds });
+    const result = await opts.creator.create(request.body as CreateBodyT, principalOf(request), eventMetadata(request), key);
     return reply.code(result.created ? 201 : 200).send(result.request);
   });
 
