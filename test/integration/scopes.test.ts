@@ -93,7 +93,10 @@ const IN_BAND: Record<string, string> = {
 /** Routes outside /api are public; this is the whole list of them. */
 // OPTIONS * answers CORS preflights, which browsers send without credentials.
 // The dashboard: its hashed assets, and index.html for its client routes (GET /*).
-const PUBLIC_ROUTES = [/^GET \/assets\/[\w.-]+$/, /^GET \/favicon\.svg$/, /^GET \/\*$/, /^GET \/$/, /^GET \/health$/, /^GET \/openapi\.json$/, /^GET \/docs(\/.*)?$/, /^OPTIONS \*$/, /^(GET|POST) \/decide$/];
+// Probes for orchestrators (/live, /ready); /metrics checks METRICS_TOKEN or an admin key itself.
+// Channel callbacks check their platform's signature (Slack: v0 HMAC on the raw body).
+const PUBLIC_ROUTES = [/^GET \/assets\/[\w.-]+$/, /^GET \/favicon\.svg$/, /^GET \/\*$/, /^GET \/$/, /^GET \/health$/, /^GET \/openapi\.json$/, /^GET \/docs(\/.*)?$/, /^OPTIONS \*$/, /^(GET|POST) \/decide$/,
+  /^GET \/(live|ready|metrics)$/, /^POST \/integrations\/slack\/events$/];
 
 /** Scopes that grant `scope` (hasScope in keys/scopes.ts, restated so a change there shows here). */
 function grantors(scope: Scope): Scope[] {
