@@ -95,6 +95,23 @@ if (missing) {
       await page.locator('tbody tr').filter({ hasText: 'request.denied' }).first().waitFor();
     });
 
+    t.test('webhooks: the secret is shown once; a test is sent and its delivery listed', async (t) => {
+      const { page } = await newPage(browser);
+      await signIn(page, base, h.adminKey);
+      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByLabel('URL').fill('http://127.0.0.1:9/agentgate');
+      await page.getByRole('button', { name: 'Create webhook' }).click();
+      const secret = page.getByTestId('webhook-secret');
+      await secret.waitFor();
+      t.ok((await secret.innerText()).length >= 32, 'the signing secret, once');
+      await page.getByRole('button', { name: 'I have copied it' }).click();
+      await page.getByRole('button', { name: /Send a test event/ }).click();
+      await page.locator('.info-note').waitFor();
+      await page.getByRole('link', { name: 'http://127.0.0.1:9/agentgate' }).click();
+      await page.locator('tbody tr').first().waitFor();
+      t.match(await page.locator('tbody').innerText(), /Redeliver/);
+    });
+
     t.test('requests: filters in the URL, dark theme and phone width', async (t) => {
       await h.call('POST', '/api/requests', { body: { action: 'deploy', urgency: 'critical' } });
       const { page } = await newPage(browser, { dark: true, phone: true });

@@ -23,6 +23,7 @@ export function Layout(props: { children?: JSX.Element }) {
             {link('/audit', 'Audit', 'audit:read')}
             {link('/policies', 'Policies', 'policy:read')}
             {link('/keys', 'API keys', 'key:manage')}
+            {link('/webhooks', 'Webhooks', 'webhook:manage')}
           </ul>
         </nav>
         <div class="who">

@@ -14,6 +14,7 @@ const Requests = lazy(() => import('./pages/Requests.tsx'));
 const Audit = lazy(() => import('./pages/Audit.tsx'));
 const Policies = lazy(() => import('./pages/Policies.tsx'));
 const Keys = lazy(() => import('./pages/Keys.tsx'));
+const Webhooks = lazy(() => import('./pages/Webhooks.tsx'));
 const NotFound = () => <section><h1>Not found</h1><p>No page here. <a href="/">Back to the queue</a>.</p></section>;
 
 function Shell(props: { children?: JSX.Element }) {
@@ -41,6 +42,8 @@ render(() => (
     <Route path="/policies" component={Policies} />
     <Route path="/policies/:id" component={Policies} />
     <Route path="/keys" component={Keys} />
+    <Route path="/webhooks" component={Webhooks} />
+    <Route path="/webhooks/:id" component={Webhooks} />
     <Route path="*" component={NotFound} />
   </Router>
 ), document.getElementById('root')!);
