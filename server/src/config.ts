@@ -37,6 +37,16 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool.default(false),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  // Slow and idle clients: the whole request (headers and body) must arrive within
+  // HTTP_REQUEST_TIMEOUT_MS, its headers within HTTP_HEADERS_TIMEOUT_MS; an idle kept-alive
+  // connection closes after HTTP_KEEP_ALIVE_TIMEOUT_MS; a socket silent for
+  // HTTP_IDLE_TIMEOUT_MS closes (0 = WAIT_MAX_TIMEOUT_SECONDS + 30 s, so long-polls live);
+  // at most HTTP_MAX_CONNECTIONS sockets are open at once.
+  HTTP_REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).default(30_000),
+  HTTP_HEADERS_TIMEOUT_MS: int(1_000, 3_600_000).default(10_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(1_000, 3_600_000).default(72_000),
+  HTTP_IDLE_TIMEOUT_MS: int(0, 7_200_000).default(0),
+  HTTP_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
   RATE_LIMIT_WINDOW_MS: int(1000, 3_600_000).default(60_000),
   // Live updates: long-poll bound, WebSocket heartbeat and slow-consumer bound, auth grace.
   // At least 30: clients (ours and AgentGate's) hold 30-second polls.

@@ -57,6 +57,13 @@ async function main() {
     requestDefaultTtlSeconds: config.REQUEST_DEFAULT_TTL_SECONDS,
     createGroupCommitMs: config.CREATE_GROUP_COMMIT_MS,
     publicUrl: config.PUBLIC_URL,
+    http: {
+      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      idleTimeoutMs: config.HTTP_IDLE_TIMEOUT_MS || (config.WAIT_MAX_TIMEOUT_SECONDS + 30) * 1000,
+      maxConnections: config.HTTP_MAX_CONNECTIONS,
+    },
     jwtSecret: config.JWT_SECRET,
     metricsToken: config.METRICS_TOKEN,
     dbPoolSize: config.DB_POOL_SIZE,

@@ -72,9 +72,24 @@ export interface AppOptions {
   dbPoolSize?: number;
   /** Slack interactions over HTTP (POST /integrations/slack/events) when a signing secret is set. */
   slack?: SlackInteractionSettings;
+  /** Limits on slow and idle clients (see HTTP_* in config.ts); unset = the defaults there. */
+  http?: Partial<HttpLimits>;
   /** Where the log goes (default stdout); tests capture it here. */
   logStream?: NodeJS.WritableStream;
 }
+
+export interface HttpLimits {
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Socket inactivity; must outlast the longest long-poll. */
+  idleTimeoutMs: number;
+  maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, idleTimeoutMs: 330_000, maxConnections: 10_000,
+};
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -88,7 +103,18 @@ function validatorCompiler() {
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...opts.http };
   const app = Fastify({
+    // A client dripping its request is cut off (408) once the whole request has not
+    // arrived in time; a long-poll's request arrives at once, so only idleTimeout bounds
+    // it. Node checks these every connectionsCheckingInterval.
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs),
+    },
     logger: {
       level: opts.logLevel ?? 'info',
       // Keys and secrets never reach the log.
@@ -110,6 +136,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     frameworkErrors,
   });
 
+  app.server.maxConnections = limits.maxConnections;
   const routes = new RouteIndex();
   routes.attach(app);
   refuseWhileClosing(app);
