@@ -250,7 +250,7 @@ t.test('export: NDJSON of the whole log on stdout, progress on stderr', async (t
   const all = await until(async () => {
     const events = [];
     for await (const e of admin.exportEvents()) events.push(e);
-    return events.filter((e) => e.streamId === `request-${last}`).length === 2 ? events : null;
+    return events.some((e) => e.streamId === `request-${last}`) ? events : null;
   }, 'the log to be readable to its end');
 
   const out = await cli.run(['export', '--from', '0']);
