@@ -53,6 +53,17 @@ export function onCommitted(observer: CommittedObserver): () => void {
   return () => committedObservers.delete(observer);
 }
 
+/** Tells every observer about events that have committed; every write path calls it after its commit. */
+export function committed(events: readonly StoredEvent[], sql: Sql): void {
+  for (const observe of committedObservers) {
+    try {
+      observe(events, sql);
+    } catch {
+      // an observer's failure is not the write's: it has committed
+    }
+  }
+}
+
 export async function executeCommand<S>(sql: Sql, spec: CommandSpec<S>, attempts = 3): Promise<CommandResult<S>> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -82,13 +93,7 @@ export async function executeCommand<S>(sql: Sql, spec: CommandSpec<S>, attempts
         if (spec.afterAppend) await spec.afterAppend(tx, appended, state);
         return { state, appended };
       });
-      for (const observe of committedObservers) {
-        try {
-          observe(result.appended, sql);
-        } catch {
-          // an observer's failure is not the command's: it has committed
-        }
-      }
+      committed(result.appended, sql);
       return result;
     } catch (err) {
       if ((err instanceof StreamVersionConflict || isTransient(err)) && attempt < attempts) continue;

@@ -25,6 +25,12 @@ export function countCommitted(events: readonly StoredEvent[], sql: Sql): void {
     if (e.type === 'request.created') {
       requestsCreated.inc({ channel });
       createdAt.set(e.streamId, e.recordedAt);
+      // A policy's own decision is part of the creation (the event shape of requests/decider.ts).
+      const auto = (e.data as { autoDecision?: { status: string; decider: unknown } | null }).autoDecision;
+      if (auto) {
+        requestsDecided.inc({ outcome: auto.status, channel, decider: actorType(auto.decider) });
+        decisionLatency.observe({ outcome: auto.status, decider: actorType(auto.decider) }, 0);
+      }
       continue;
     }
     const outcome = OUTCOMES[e.type];

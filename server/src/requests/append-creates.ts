@@ -8,6 +8,7 @@
  * caller evaluates again with fresh policies.
  */
 import type { Sql } from '../db/connect.ts';
+import { committed } from '../events/command.ts';
 import type { EventMetadata } from '../events/types.ts';
 import { streamId } from '../events/types.ts';
 import type { RequestCreatedData } from './decider.ts';
@@ -26,6 +27,7 @@ export interface AppendedCreate {
 interface Row {
   stream_id: string;
   position: number;
+  tx_id: string;
   recorded_at: Date;
 }
 
@@ -41,12 +43,18 @@ export async function appendCreates(sql: Sql, items: readonly NewRequest[], poli
     from jsonb_array_elements(${sql.json(rows as never)}::jsonb) with ordinality as x(item, n)
     where (select version from policy_set) = ${policyVersion}
     order by x.n
-    returning stream_id, position, recorded_at`;
+    returning stream_id, position, tx_id::text, recorded_at`;
   if (inserted.length === 0) return null;
   const byStream = new Map(inserted.map((r) => [r.stream_id, r]));
-  return rows.map((r) => {
-    const row = byStream.get(r.stream_id);
-    if (!row) throw new Error(`append of ${r.stream_id} returned no row`);
-    return { position: Number(row.position), recordedAt: row.recorded_at };
+  const appended = items.map((item, i) => {
+    const row = byStream.get(rows[i]!.stream_id);
+    if (!row) throw new Error(`append of ${rows[i]!.stream_id} returned no row`);
+    return {
+      position: Number(row.position), txId: row.tx_id, streamId: row.stream_id, streamType: 'request', version: 1,
+      type: 'request.created', data: item.data as unknown as Record<string, unknown>, metadata: item.metadata, recordedAt: row.recorded_at,
+    };
   });
+  // A single statement commits on its own: the events are committed now.
+  committed(appended, sql);
+  return appended.map((e) => ({ position: e.position, recordedAt: e.recordedAt }));
 }
