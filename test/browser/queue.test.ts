@@ -59,6 +59,14 @@ if (missing) {
     t.equal(await page.locator('li.row.selected').getAttribute('data-id'), critical);
     await page.keyboard.press('j');
     t.equal(await page.locator('li.row.selected').getAttribute('data-id'), first);
+    // The answer to the decision is held back until the stream's echo of it has reached the
+    // tabs: the echo must not announce this tab's own decision a second time.
+    await page.route('**/api/requests/*/decide', async (route) => {
+      const response = await route.fetch();
+      await other.page.locator(`li[data-id="${first}"]`).waitFor({ state: 'detached', timeout: 10_000 });
+      await page.waitForTimeout(300);
+      await route.fulfill({ response });
+    });
     await page.keyboard.press('a');
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
@@ -71,6 +79,10 @@ if (missing) {
     // The other tab hears of it from the stream, with who decided.
     await other.page.locator(`li[data-id="${first}"]`).waitFor({ state: 'detached', timeout: 5000 });
     t.match(await other.page.locator('[data-testid="departed"]').first().innerText(), /approved by alice/);
+    await page.locator('.notice').filter({ hasText: first }).first().waitFor();
+    t.equal(await page.locator('.notice').filter({ hasText: first }).count(), 1, 'this tab\'s own decision is announced once');
+    t.equal(await page.locator('[data-testid="departed"]').count(), 0, 'and not listed as decided elsewhere');
+    await page.unroute('**/api/requests/*/decide');
 
     // Decided through the API: leaves both tabs within a second.
     const before = Date.now();
@@ -113,6 +125,15 @@ if (missing) {
     await page.getByRole('dialog').waitFor({ state: 'detached' });
     t.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), `Approve pay_invoice ${id}`, 'focus returns to the button that opened the dialog');
     t.equal((await h.call('GET', `/api/requests/${id}`)).json().status, 'pending');
+
+    // A second tab of the same browser shares the session: signing out in one ends the
+    // other's live stream at once, and that tab shows the sign-in form.
+    const second = await page.context().newPage();
+    await second.goto(page.url());
+    await second.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    await second.getByLabel('API key').waitFor({ timeout: 5000 });
   });
 
   t.test('what a key may not do is not offered', async (t) => {

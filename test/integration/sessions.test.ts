@@ -128,3 +128,41 @@ t.test('the WebSocket authenticates with the session cookie from the same origin
   await h.call('DELETE', `/api/keys/${k.id}`);
   t.equal((await same.closed).code, 4001, 'revoking the key closes the session\'s stream');
 });
+
+t.test('signing out closes every stream of the session, on every server process', async (t) => {
+  const h = await testApp(t);
+  const base = await listenOn(h.app);
+  // A second server process on the same database holds a stream of the same session.
+  const { buildApp } = await import('../../server/src/http/app.ts');
+  const other = await buildApp({ sql: h.sql, logLevel: 'silent' });
+  t.teardown(() => other.close());
+  const otherBase = await listenOn(other);
+  const k = await h.key(['request:read']);
+  const signIn = async () => {
+    const res = await h.call('POST', '/api/session', { key: null, body: { apiKey: k.key } });
+    return { cookie: cookieOf(res), csrf: res.json().csrfToken as string };
+  };
+  const open = async (at: string, cookie: string) => {
+    const s = new StreamClient(new WebSocket(streamUrl(at), ['agentgate.v1'], { headers: { cookie, origin: `http://${new URL(at).host}` } }));
+    await s.opened;
+    await s.nextOfType('authenticated');
+    return s;
+  };
+  const session = await signIn();
+  const kept = await signIn();
+  const here = await open(base, session.cookie);
+  const there = await open(otherBase, session.cookie);
+  const otherSession = await open(base, kept.cookie);
+
+  const out = await h.call('DELETE', '/api/session', { key: null, headers: { cookie: session.cookie, 'x-csrf-token': session.csrf } });
+  t.equal(out.statusCode, 204);
+  t.match(await here.closed, { code: 4001 }, 'the tab\'s stream on this process closes');
+  t.match(await there.closed, { code: 4001 }, 'and the one held by another process');
+  t.equal(otherSession.ws.readyState, WebSocket.OPEN, 'another session of the same key stays open');
+
+  // An ended session cannot open a new stream either.
+  const again = new StreamClient(new WebSocket(streamUrl(base), ['agentgate.v1'], { headers: { cookie: session.cookie, origin: `http://${new URL(base).host}` } }));
+  await again.opened;
+  t.equal((await again.closed).code, 4001);
+  otherSession.ws.close();
+});

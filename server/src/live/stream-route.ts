@@ -111,18 +111,32 @@ export async function streamRoute(app: FastifyInstance, opts: StreamRouteOptions
   live.attach(keyWatch);
   app.addHook('onClose', async () => live.detach(keyWatch));
 
-  const registry = {
-    add(keyId: string, c: StreamConnection) {
-      let set = byKey.get(keyId);
-      if (!set) byKey.set(keyId, (set = new Set()));
+  // A sign-out ends the session on every tab: the streams opened with its cookie close,
+  // on whichever server process holds them.
+  const bySession = new Map<string, Set<StreamConnection>>();
+  const closeSession = (sessionId: string) => {
+    for (const c of [...(bySession.get(sessionId) ?? [])]) c.close(CLOSE.UNAUTHORIZED, 'the session has ended');
+  };
+  const sessionWatch = await opts.sessions.watchEnded(closeSession, () => {
+    opts.sessions.stillOpen([...bySession.keys()]).then((open) => {
+      for (const id of [...bySession.keys()]) if (!open.has(id)) closeSession(id);
+    }, (err) => app.log.warn({ err }, 'could not recheck the dashboard sessions of open streams'));
+  });
+  app.addHook('onClose', async () => sessionWatch.unlisten());
+
+  const index = <K>(map: Map<K, Set<StreamConnection>>) => ({
+    add(k: K, c: StreamConnection) {
+      let set = map.get(k);
+      if (!set) map.set(k, (set = new Set()));
       set.add(c);
     },
-    remove(keyId: string, c: StreamConnection) {
-      const set = byKey.get(keyId);
+    remove(k: K, c: StreamConnection) {
+      const set = map.get(k);
       set?.delete(c);
-      if (set?.size === 0) byKey.delete(keyId);
+      if (set?.size === 0) map.delete(k);
     },
-  };
+  });
+  const registry: Registry = { keys: index(byKey), sessions: index(bySession) };
 
   app.route({
     method: 'GET',
@@ -142,10 +156,14 @@ export async function streamRoute(app: FastifyInstance, opts: StreamRouteOptions
   });
 }
 
-type Registry = { add(keyId: string, c: StreamConnection): void; remove(keyId: string, c: StreamConnection): void };
+type Index = { add(id: string, c: StreamConnection): void; remove(id: string, c: StreamConnection): void };
+/** Open connections by key (revocations, scope changes) and by dashboard session (sign-out). */
+type Registry = { keys: Index; sessions: Index };
 
 class StreamConnection {
   private keyId: string | null = null;
+  /** The dashboard session whose cookie opened this stream, if it was opened that way. */
+  private sessionId: string | null = null;
   private scopes: string[] = [];
   private sub: Subscription | null = null;
   private inbox: Promise<void> = Promise.resolve();
@@ -268,6 +286,7 @@ class StreamConnection {
   private async sessionKey(cookie: string) {
     if (!sameOrigin(this.request)) return null;
     const resolved = await this.opts.sessions.resolve(cookie);
+    if (resolved) this.sessionId = resolved.claims.sessionId;
     return resolved?.key ?? null;
   }
 
@@ -286,12 +305,17 @@ class StreamConnection {
     }
     this.keyId = row.id;
     this.scopes = row.scopes;
-    this.registry.add(row.id, this);
-    // A revocation published while the lookup above was in flight reached no registry
-    // entry: look once more now that this connection will hear of any later one.
-    const [now] = await this.opts.sql<{ revoked_at: Date | null }[]>`select revoked_at from api_keys where id = ${row.id}`;
+    this.registry.keys.add(row.id, this);
+    if (this.sessionId) this.registry.sessions.add(this.sessionId, this);
+    // A revocation or sign-out published while the lookup above was in flight reached no
+    // registry entry: look once more now that this connection will hear of any later one.
+    const [now] = await this.opts.sql<{ revoked_at: Date | null; session_open: boolean | null }[]>`
+      select revoked_at,
+             ${this.sessionId ? this.opts.sql`exists (select 1 from dashboard_sessions where id = ${this.sessionId} and ended_at is null)` : this.opts.sql`null`} as session_open
+      from api_keys where id = ${row.id}`;
     if (this.closed) return;
     if (!now || now.revoked_at) return this.close(CLOSE.UNAUTHORIZED, 'the API key has been revoked');
+    if (now.session_open === false) return this.close(CLOSE.UNAUTHORIZED, 'the session has ended');
     this.sendJson({ type: 'authenticated', keyId: row.id, streamTypes });
   }
 
@@ -358,7 +382,8 @@ class StreamConnection {
     this.sub = null;
     if (this.authTimer) clearTimeout(this.authTimer);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    if (this.keyId) this.registry.remove(this.keyId, this);
+    if (this.keyId) this.registry.keys.remove(this.keyId, this);
+    if (this.sessionId) this.registry.sessions.remove(this.sessionId, this);
     for (const w of this.drainWaiters.splice(0)) w();
     this.untrack();
   }

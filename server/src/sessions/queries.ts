@@ -18,8 +18,25 @@ export async function openSession(sql: Sql, subject: { type: SubjectType; id: st
   return { id, subjectType: subject.type, subjectId: subject.id, expiresAt: row!.expires_at };
 }
 
+/**
+ * Where an ended session is announced (the payload is its id): every server process
+ * closes the live streams it holds for that session, whichever process ended it.
+ */
+export const SESSION_ENDED_CHANNEL = 'agentgate_session_ended';
+
 export async function endSession(sql: Sql, id: string): Promise<void> {
-  await sql`update dashboard_sessions set ended_at = now() where id = ${id} and ended_at is null`;
+  // The notice is sent at commit, so no process hears of an end that did not happen.
+  await sql`
+    with ended as (update dashboard_sessions set ended_at = now() where id = ${id} and ended_at is null returning id)
+    select pg_notify(${SESSION_ENDED_CHANNEL}, id) from ended`;
+}
+
+/** Which of these sessions are still open (not ended, not expired). */
+export async function openSessionIds(sql: Sql, ids: readonly string[]): Promise<Set<string>> {
+  if (!ids.length) return new Set();
+  const rows = await sql<{ id: string }[]>`
+    select id from dashboard_sessions where id = any(${ids as string[]}) and ended_at is null and expires_at > now()`;
+  return new Set(rows.map((r) => r.id));
 }
 
 /** The key behind a live session, counted against its rate limit; null when the session or key is gone. */

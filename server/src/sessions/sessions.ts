@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Sql } from '../db/connect.ts';
-import { authenticateSession, endSession, openSession, type SessionKeyRow, type SessionRow } from './queries.ts';
+import {
+  SESSION_ENDED_CHANNEL, authenticateSession, endSession, openSession, openSessionIds, type SessionKeyRow, type SessionRow,
+} from './queries.ts';
 import { sessionSigningKey } from './secret.ts';
 import {
   CSRF_HEADER, SESSION_COOKIE, csrfToken, csrfTokenMatches, needsRenewal, signSessionToken, verifySessionToken,
@@ -43,6 +45,23 @@ export class Sessions {
 
   end(sessionId: string): Promise<void> {
     return endSession(this.sql, sessionId);
+  }
+
+  /** Which of these sessions are still open. */
+  stillOpen(ids: readonly string[]): Promise<Set<string>> {
+    return openSessionIds(this.sql, ids);
+  }
+
+  /**
+   * Hears of every session ended on any server process. `onResync` runs each time the
+   * LISTEN connection is back after a drop: an end announced meanwhile was not heard,
+   * so whoever holds sessions checks them again.
+   */
+  async watchEnded(onEnded: (sessionId: string) => void, onResync: () => void): Promise<{ unlisten(): Promise<void> }> {
+    let listens = 0;
+    return this.sql.listen(SESSION_ENDED_CHANNEL, onEnded, () => {
+      if (listens++ > 0) onResync();
+    });
   }
 
   csrfToken(sessionId: string): string {

@@ -2,6 +2,7 @@ import { createSignal, Show } from 'solid-js';
 import type { ApprovalRequest } from '@agentgate/sdk';
 import { AgentGateError, client, errorText } from '../api.ts';
 import { handleAuthError } from '../session.ts';
+import { markSentHere, unmarkSentHere } from '../lib/sent-here.ts';
 import { Modal } from './Modal.tsx';
 
 /** The server's refusals, said the way a reviewer needs to hear them. */
@@ -46,10 +47,12 @@ export function DecisionDialog(props: {
     }
     setBusy(true);
     setError(null);
+    markSentHere(props.target.id);
     try {
       const r = await client.decide(props.target.id, props.decision, { reason: text || null });
       props.onDecided(r);
     } catch (err) {
+      unmarkSentHere(props.target.id);
       if (!handleAuthError(err)) setError(refusalText(err));
     } finally {
       setBusy(false);

@@ -7,6 +7,7 @@ import { can, handleAuthError } from '../session.ts';
 import { applyEvents, fromRequest, type Departure, type QueueItem } from '../lib/queue.ts';
 import { age, timeLeft } from '../lib/time.ts';
 import { useNow } from '../lib/ticker.ts';
+import { sentHere } from '../lib/sent-here.ts';
 import { Empty, ErrorNote, notify, Skeleton, UrgencyBadge } from '../components/bits.tsx';
 import { DecisionDialog, type DecisionTarget } from '../components/DecisionDialog.tsx';
 
@@ -44,9 +45,11 @@ export default function Queue() {
     const at = before ? r.items.findIndex((i) => i.id === before) : -1;
     if (at >= 0) setSelected(at);
     else setSelected((s) => Math.min(s, Math.max(0, r.items.length - 1)));
-    if (r.departed.length) {
-      setDeparted((d) => [...r.departed.reverse(), ...d].slice(0, 5));
-      for (const d of r.departed) notify(`${d.action} (${d.id}) ${d.status} by ${d.by}`);
+    // This tab's own decisions are announced once, by onDecided, not again by their echo.
+    const elsewhere = r.departed.filter((d) => !sentHere(d.id));
+    if (elsewhere.length) {
+      setDeparted((d) => [...elsewhere.reverse(), ...d].slice(0, 5));
+      for (const d of elsewhere) notify(`${d.action} (${d.id}) ${d.status} by ${d.by}`);
     }
     if (events.length) performance.measure('queue-update', { start: started, end: performance.now(), detail: events.length });
   };
