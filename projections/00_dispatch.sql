@@ -11,6 +11,7 @@ begin
   perform project_overrides(e);
   perform project_reviewers(e);
   perform project_notifications(e);
+  perform project_channel_tests(e);
   perform project_api_keys(e);
   perform project_webhooks(e);
   perform project_webhook_deliveries(e);

@@ -11,6 +11,7 @@ export const ID_PREFIXES = {
   reviewer: 'rev',
   session: 'ses',
   override: 'ovr',
+  channelTest: 'tst',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

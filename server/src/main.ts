@@ -2,7 +2,7 @@
  * `npm start`: configuration, database (embedded when DATABASE_URL is unset), migrations,
  * first admin key, HTTP server; graceful shutdown on SIGTERM/SIGINT.
  */
-import { channelsFromConfig, closeChannels, slackInteractionSettings } from './channels/registry.ts';
+import { channelSettings, channelsFromConfig, closeChannels, slackInteractionSettings } from './channels/registry.ts';
 import { startSlackSocketMode } from './channels/slack-interactions.ts';
 import { corsOrigins } from './config.ts';
 import { connect } from './db/connect.ts';
@@ -68,6 +68,7 @@ async function main() {
     metricsToken: config.METRICS_TOKEN,
     dbPoolSize: config.DB_POOL_SIZE,
     ...(slack ? { slack } : {}),
+    channels: channelSettings(channels),
     healthChecks: {
       // Without a worker in this process, healthy means some `npm run worker` is beating.
       worker: async () => (worker ? worker.healthy() : anyWorkerAlive(sql, config.WORKER_DEAD_AFTER_MS)),

@@ -5,7 +5,7 @@ import type {
   ApiKey, ApprovalRequest, AuditEntry, AuditPage, AuditQuery, CreatedKey, CreatedWebhook, RevokedKey, CreateKeyInput,
   DeletedPolicy, ListRequestsQuery, Override, OverrideInput, Pagination, Policy, RemovedOverride, PolicyInput, RequestInput, RequestList, UpdateKeyInput,
   DeletedWebhook, DeliveryList, ListDeliveriesQuery, RedeliveryAccepted, Webhook, WebhookInput, WebhookTestResult, WebhookUpdate,
-  DecisionLinks, IssueLinksInput, PolicyTrial, PolicyTrialInput, Session,
+  DecisionLinks, IssueLinksInput, PolicyTrial, PolicyTrialInput, Session, Channel, ChannelTest, ChannelType,
 } from './types.ts';
 
 export type AgentGateClientOptions = TransportOptions;
@@ -209,6 +209,24 @@ export class AgentGateClient {
   /** Sends a signed test event now and reports what the receiver answered. */
   testWebhook(id: string, opts: CallSignal = {}): Promise<WebhookTestResult> {
     return this.transport.call(`/api/webhooks/${enc(id)}/test`, { method: 'POST', signal: opts.signal });
+  }
+
+  // --- notification channels ----------------------------------------------
+
+  /** Every channel (Slack, Discord, email), on or off as configured, with its last delivery and last test. */
+  async listChannels(opts: CallSignal = {}): Promise<Channel[]> {
+    const body = await this.transport.call<{ channels: Channel[] }>('/api/channels', { signal: opts.signal });
+    return body.channels;
+  }
+
+  /** Queues a test message to the channel's default destination; the worker sends it (see getChannelTest). */
+  testChannel(type: ChannelType, opts: CallSignal = {}): Promise<ChannelTest> {
+    return this.transport.call(`/api/channels/${enc(type)}/test`, { method: 'POST', signal: opts.signal, retries: 0 });
+  }
+
+  /** One test message and how it went: queued, sent or failed. */
+  getChannelTest(type: ChannelType, id: string, opts: CallSignal = {}): Promise<ChannelTest> {
+    return this.transport.call(`/api/channels/${enc(type)}/tests/${enc(id)}`, { signal: opts.signal });
   }
 
   // --- overrides ----------------------------------------------------------

@@ -47,6 +47,10 @@ import type {
   Override as OverrideSchema,
   RemovedOverride as RemovedOverrideSchema,
 } from '../../../server/src/overrides/schemas.ts';
+import type {
+  ChannelInfo as ChannelInfoSchema,
+  ChannelTest as ChannelTestSchema,
+} from '../../../server/src/channels/schemas.ts';
 import type { AuditEntrySchema } from '../../../server/src/audit/routes.ts';
 import type { AuditSearch } from '../../../server/src/audit/queries.ts';
 import type { Pagination as PaginationSchema } from '../../../server/src/http/schemas.ts';
@@ -106,3 +110,9 @@ export type DeletedWebhook = Static<typeof DeletedWebhookSchema>;
 export type Override = Static<typeof OverrideSchema>;
 export type OverrideInput = Static<typeof CreateOverrideBodySchema>;
 export type RemovedOverride = Static<typeof RemovedOverrideSchema>;
+
+/** A notification channel (Slack, Discord, email): on or off as configured, its last delivery and last test. */
+export type Channel = Static<typeof ChannelInfoSchema>;
+export type ChannelType = Channel['type'];
+/** A test message sent through a channel by the worker: queued, then sent or failed. */
+export type ChannelTest = Static<typeof ChannelTestSchema>;

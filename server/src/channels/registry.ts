@@ -1,6 +1,11 @@
 /**
  * The channels this process can use, from the configuration. A channel whose credentials
  * are missing is simply off (said once at start); nothing else depends on it.
+ *
+ * Each channel is one entry of CHANNEL_DEFINITIONS: how it reads its configuration, where
+ * its test message goes, and how its adapter is made. A new channel adds an entry here and
+ * its adapter module; the listing (GET /api/channels), the test job and the notification
+ * jobs pick it up from this list.
  */
 import type { Config } from '../config.ts';
 import { emailChannel } from './email.ts';
@@ -8,11 +13,55 @@ import type { SlackInteractionSettings } from './slack-interactions.ts';
 import { slackChannel } from './slack.ts';
 import type { ChannelAdapter, ChannelDefaults, ChannelType } from './types.ts';
 
+export interface ChannelDefinition {
+  type: ChannelType;
+  /** Why the channel is off (its credentials are missing); null when it can be used. */
+  offReason(config: Config): string | null;
+  /** Where its test message and unaddressed notifications go (display form), if anywhere. */
+  defaultTarget(config: Config): string | null;
+  create(config: Config, defaults: ChannelDefaults): ChannelAdapter;
+}
+
+export const splitList = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+const defaultEmails = (config: Config) => splitList(config.EMAIL_DEFAULT_TO).map((e) => e.toLowerCase());
+
+export const CHANNEL_DEFINITIONS: ChannelDefinition[] = [
+  {
+    type: 'slack',
+    offReason: (c) => (c.SLACK_BOT_TOKEN ? null : 'SLACK_BOT_TOKEN is not set'),
+    defaultTarget: (c) => c.SLACK_DEFAULT_CHANNEL ?? null,
+    create: (c) => slackChannel({
+      botToken: c.SLACK_BOT_TOKEN!, apiUrl: c.SLACK_API_URL, defaultChannel: c.SLACK_DEFAULT_CHANNEL, timeoutMs: c.CHANNEL_TIMEOUT_MS,
+    }),
+  },
+  {
+    type: 'email',
+    offReason: (c) => (c.SMTP_URL || c.SMTP_HOST ? null : 'SMTP_URL or SMTP_HOST is not set'),
+    defaultTarget: (c) => defaultEmails(c).join(', ') || null,
+    create: (c, defaults) => emailChannel({
+      url: c.SMTP_URL, host: c.SMTP_HOST, port: c.SMTP_PORT, user: c.SMTP_USER, pass: c.SMTP_PASS,
+      from: c.SMTP_FROM, defaultTo: defaults.email, timeoutMs: c.CHANNEL_TIMEOUT_MS,
+    }),
+  },
+];
+
+/** What the API tells about a channel of this process's configuration. */
+export interface ChannelSetting {
+  type: ChannelType;
+  enabled: boolean;
+  /** Why it is off; null when on. */
+  reason: string | null;
+  defaultTarget: string | null;
+}
+
 export interface Channels {
   adapters: Partial<Record<ChannelType, ChannelAdapter>>;
   defaults: ChannelDefaults;
   /** Public base URL for dashboard and decision links. */
   baseUrl: string;
+  /** Every known channel, on or off, as configured (for GET /api/channels). */
+  settings?: ChannelSetting[];
 }
 
 export interface LogLike {
@@ -23,30 +72,34 @@ export const emptyChannels = (baseUrl = 'http://localhost:3000'): Channels => ({
 
 export const enabledChannels = (channels: Channels) => new Set(Object.keys(channels.adapters) as ChannelType[]);
 
-export const splitList = (value: string | undefined) => (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-
-export function channelsFromConfig(config: Config, log?: LogLike): Channels {
+export function channelsFromConfig(config: Config, log?: LogLike, definitions: readonly ChannelDefinition[] = CHANNEL_DEFINITIONS): Channels {
   const adapters: Channels['adapters'] = {};
   const off: Record<string, string> = {};
+  const settings: ChannelSetting[] = [];
   const defaults: ChannelDefaults = {
     ...(config.SLACK_DEFAULT_CHANNEL ? { slack: config.SLACK_DEFAULT_CHANNEL } : {}),
     ...(config.DISCORD_DEFAULT_CHANNEL ? { discord: config.DISCORD_DEFAULT_CHANNEL } : {}),
-    email: splitList(config.EMAIL_DEFAULT_TO).map((e) => e.toLowerCase()),
+    email: defaultEmails(config),
   };
-  if (config.SLACK_BOT_TOKEN) {
-    adapters.slack = slackChannel({
-      botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL, defaultChannel: config.SLACK_DEFAULT_CHANNEL, timeoutMs: config.CHANNEL_TIMEOUT_MS,
-    });
-  } else off.slack = 'SLACK_BOT_TOKEN is not set';
-  if (config.SMTP_URL || config.SMTP_HOST) {
-    adapters.email = emailChannel({
-      url: config.SMTP_URL, host: config.SMTP_HOST, port: config.SMTP_PORT, user: config.SMTP_USER, pass: config.SMTP_PASS,
-      from: config.SMTP_FROM, defaultTo: defaults.email, timeoutMs: config.CHANNEL_TIMEOUT_MS,
-    });
-  } else off.email = 'SMTP_URL or SMTP_HOST is not set';
+  for (const def of definitions) {
+    const reason = def.offReason(config);
+    if (reason) off[def.type] = reason;
+    else adapters[def.type] = def.create(config, defaults);
+    settings.push({ type: def.type, enabled: !reason, reason, defaultTarget: def.defaultTarget(config) });
+  }
   const baseUrl = (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
   log?.info({ on: Object.keys(adapters), off }, 'notification channels');
-  return { adapters, defaults, baseUrl };
+  return { adapters, defaults, baseUrl, settings };
+}
+
+/** The settings of a hand-made Channels (tests, embedders): its adapters are on, the rest off. */
+export function channelSettings(channels: Channels, definitions: readonly ChannelDefinition[] = CHANNEL_DEFINITIONS): ChannelSetting[] {
+  if (channels.settings) return channels.settings;
+  return definitions.map((def) => {
+    const on = Boolean(channels.adapters[def.type]);
+    const target = def.type === 'email' ? channels.defaults.email.join(', ') || null : channels.defaults[def.type] ?? null;
+    return { type: def.type, enabled: on, reason: on ? null : 'not configured', defaultTarget: target };
+  });
 }
 
 export async function closeChannels(channels: Channels): Promise<void> {

@@ -27,7 +27,7 @@ export interface NewEvent<T extends string = string, D extends object = object> 
   data: D;
 }
 
-export type StreamType = 'request' | 'policy' | 'apikey' | 'webhook' | 'reviewer' | 'override';
+export type StreamType = 'request' | 'policy' | 'apikey' | 'webhook' | 'reviewer' | 'override' | 'channel';
 
 /** An event as stored in the log. */
 export interface StoredEvent {

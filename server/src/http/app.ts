@@ -28,6 +28,8 @@ import { webhookRoutes } from '../webhooks/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
 import { reviewerRoutes } from '../reviewers/routes.ts';
 import { slackHttpRoutes, type SlackInteractionSettings } from '../channels/slack-interactions.ts';
+import { channelRoutes } from '../channels/routes.ts';
+import type { ChannelSetting } from '../channels/registry.ts';
 import { Live } from '../live/live.ts';
 import { liveRoutes } from '../live/routes.ts';
 import { Sessions } from '../sessions/sessions.ts';
@@ -72,6 +74,8 @@ export interface AppOptions {
   dbPoolSize?: number;
   /** Slack interactions over HTTP (POST /integrations/slack/events) when a signing secret is set. */
   slack?: SlackInteractionSettings;
+  /** The notification channels as configured, on or off (GET /api/channels); unset = all off. */
+  channels?: readonly ChannelSetting[];
   /** Limits on slow and idle clients (see HTTP_* in config.ts); unset = the defaults there. */
   http?: Partial<HttpLimits>;
   /** Where the log goes (default stdout); tests capture it here. */
@@ -230,6 +234,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(webhookRoutes, { sql: opts.sql, allowPrivate: opts.webhookAllowPrivate ?? false, timeoutMs: opts.webhookTimeoutMs });
   await app.register(auditRoutes, { sql: opts.sql });
   await app.register(reviewerRoutes, { sql: opts.sql });
+  await app.register(channelRoutes, { sql: opts.sql, settings: opts.channels ?? [] });
   if (opts.slack?.signingSecret) await app.register(slackHttpRoutes, { sql: opts.sql, settings: { ...opts.slack, signingSecret: opts.slack.signingSecret } });
 
   await app.register(liveRoutes, { sql: opts.sql, live, rateLimitWindowMs, sessions });

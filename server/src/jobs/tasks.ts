@@ -9,6 +9,7 @@ import { WORKER_METADATA, type DeliveryOptions } from '../webhooks/delivery.ts';
 import { serveWebhookLine } from '../webhooks/line.ts';
 import { notificationTasks } from '../channels/jobs.ts';
 import { emptyChannels, type Channels } from '../channels/registry.ts';
+import { sendChannelTest } from '../channels/tests.ts';
 import type { LogSink } from './logging.ts';
 
 export interface TaskContext {
@@ -42,4 +43,5 @@ export const taskList = (ctx: TaskContext): TaskList => ({
   deliver_webhook: deliverWebhook(ctx),
   expire_request: expireRequestTask(ctx),
   ...notificationTasks(ctx.sql, ctx.channels ?? emptyChannels()),
+  channel_test: sendChannelTest(ctx.sql, ctx.channels ?? emptyChannels()),
 });
