@@ -76,6 +76,11 @@ const ROUTES: Record<string, RouteSpec> = {
   'PATCH /api/reviewers/:id': { scope: 'reviewer:manage', body: () => ({ disabled: true }) },
   'DELETE /api/reviewers/:id': { scope: 'reviewer:manage' },
 
+  // Notification channels: who manages who is notified checks that notifications get through.
+  'GET /api/channels': { scope: 'reviewer:manage' },
+  'POST /api/channels/:type/test': { scope: 'reviewer:manage' },
+  'GET /api/channels/:type/tests/:id': { scope: 'reviewer:manage' },
+
   'GET /api/audit': { scope: 'audit:read' },
   // The event log as NDJSON: every stream type, so only for audit readers.
   'GET /api/events': { scope: 'audit:read' },
