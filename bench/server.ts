@@ -13,7 +13,12 @@ if (!url || !process.send) {
 }
 const pool = Number(process.env.DB_POOL_SIZE ?? 10);
 const sql = connect(url, { max: pool, applicationName: 'agentgate-bench-server' });
-const app = await buildApp({ sql, logLevel: 'silent' });
+// One bench key stands for a thousand agents (1,000 long-polls, 1,000 streams at once):
+// the per-key caps that keep one real key from holding that many are lifted here.
+const app = await buildApp({
+  sql, logLevel: 'silent',
+  liveCaps: { perKey: { longpoll: 100_000, websocket: 100_000, follower: 100 }, total: 1_000_000 },
+});
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();
 process.send({ port: typeof address === 'object' && address ? address.port : 0, pool });

@@ -54,6 +54,12 @@ const ConfigSchema = z.object({
   WS_HEARTBEAT_MS: int(1000, 600_000).default(25_000),
   WS_MAX_BUFFERED_EVENTS: int(10, 1_000_000).default(10_000),
   WS_AUTH_TIMEOUT_MS: int(100, 60_000).default(5_000),
+  // Open live connections a key may hold at once in one server process, by kind, and the
+  // process's total (see server/src/live/limits.ts); more answer 429 / close 4029.
+  LIVE_MAX_PER_KEY_LONGPOLLS: int(1, 1_000_000).default(100),
+  LIVE_MAX_PER_KEY_WEBSOCKETS: int(1, 1_000_000).default(20),
+  LIVE_MAX_PER_KEY_FOLLOWERS: int(1, 1_000_000).default(5),
+  LIVE_MAX_CONNECTIONS: int(1, 10_000_000).default(5_000),
   // Background jobs (graphile-worker): in this process, or only in `npm run worker` processes.
   WORKER_ENABLED: bool.default(true),
   WORKER_CONCURRENCY: int(1, 100).default(5),

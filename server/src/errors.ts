@@ -40,6 +40,7 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The body must be application/json' },
   UPGRADE_REQUIRED: { status: 426, message: 'This endpoint speaks WebSocket only' },
   RATE_LIMITED: { status: 429, message: 'Rate limit exceeded' },
+  TOO_MANY_CONNECTIONS: { status: 429, message: 'Too many open live connections' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   INTERNAL_ERROR: { status: 500, message: 'Internal server error' },
   CHANNEL_NOT_CONFIGURED: { status: 409, message: 'The channel is not configured' },

@@ -56,6 +56,14 @@ async function main() {
     webhookTimeoutMs: config.WEBHOOK_TIMEOUT_MS,
     requestDefaultTtlSeconds: config.REQUEST_DEFAULT_TTL_SECONDS,
     createGroupCommitMs: config.CREATE_GROUP_COMMIT_MS,
+    liveCaps: {
+      perKey: {
+        longpoll: config.LIVE_MAX_PER_KEY_LONGPOLLS,
+        websocket: config.LIVE_MAX_PER_KEY_WEBSOCKETS,
+        follower: config.LIVE_MAX_PER_KEY_FOLLOWERS,
+      },
+      total: config.LIVE_MAX_CONNECTIONS,
+    },
     publicUrl: config.PUBLIC_URL,
     http: {
       requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,

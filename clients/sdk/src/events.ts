@@ -192,6 +192,9 @@ export function eventStream(transport: Transport, opts: EventsOptions = {}): Asy
               if (queue.length >= QUEUE_HIGH_WATER) ws.close(1000, 'consumer is behind; resuming later');
               return;
             case 'error':
+              // Over the key's rate limit or its cap of open streams: the server closes with
+              // 4029 next, and the reconnect below waits longer. Only other errors are final.
+              if (msg.error.code === 'RATE_LIMITED' || msg.error.code === 'TOO_MANY_CONNECTIONS') return;
               return fail(new AgentGateError({ message: msg.error.message, code: msg.error.code, status: ERROR_STATUS[msg.error.code] ?? 400, details: msg.error.details }));
             default:
               return;

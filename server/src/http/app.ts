@@ -32,6 +32,7 @@ import { channelRoutes } from '../channels/routes.ts';
 import type { ChannelSetting } from '../channels/registry.ts';
 import { Live } from '../live/live.ts';
 import { liveRoutes } from '../live/routes.ts';
+import { LiveLimits, type LiveCapSettings } from '../live/limits.ts';
 import { Sessions } from '../sessions/sessions.ts';
 import { sessionRoutes } from '../sessions/routes.ts';
 import { metricsRoutes } from '../metrics/routes.ts';
@@ -62,6 +63,8 @@ export interface AppOptions {
   requestDefaultTtlSeconds?: number;
   /** The process's live hub (started by the caller); when absent the app starts and stops its own. */
   live?: Live;
+  /** Caps on open long-polls, WebSockets and followers per key, and in all (LIVE_MAX_*); unset = the defaults in live/limits.ts. */
+  liveCaps?: LiveCapSettings;
   /** Group commit window for creates (CREATE_GROUP_COMMIT_MS); 0 appends each create alone. Default 1. */
   createGroupCommitMs?: number;
   /** The server's public base URL (PUBLIC_URL) for links it hands out; unset = the address it listens on (never the Host header). */
@@ -237,7 +240,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(channelRoutes, { sql: opts.sql, settings: opts.channels ?? [] });
   if (opts.slack?.signingSecret) await app.register(slackHttpRoutes, { sql: opts.sql, settings: { ...opts.slack, signingSecret: opts.slack.signingSecret } });
 
-  await app.register(liveRoutes, { sql: opts.sql, live, rateLimitWindowMs, sessions });
+  const liveLimits = new LiveLimits(opts.liveCaps);
+  app.decorate('liveLimits', liveLimits);
+  await app.register(liveRoutes, { sql: opts.sql, live, rateLimitWindowMs, sessions, limits: liveLimits });
   await app.register(metricsRoutes, { sql: opts.sql, live, token: opts.metricsToken, poolMax: opts.dbPoolSize, rateLimitWindowMs });
 
   return app;

@@ -21,6 +21,7 @@ import { errorResponses } from '../http/schemas.ts';
 import { hasScope } from '../keys/scopes.ts';
 import type { Live, LiveListener } from './live.ts';
 import { readFiltered, type LogFilter } from './log.ts';
+import { isRefusal, LIVE_RETRY_AFTER_SECONDS, refusalError, type LiveLimits } from './limits.ts';
 import { Subscription } from './subscription.ts';
 
 const List = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100 });
@@ -46,10 +47,11 @@ export interface EventsRouteOptions {
   sql: Sql;
   live: Live;
   track: (release: () => void) => () => void;
+  limits: LiveLimits;
 }
 
 export async function eventsRoute(app: FastifyInstance, opts: EventsRouteOptions) {
-  const { sql, live, track } = opts;
+  const { sql, live, track, limits } = opts;
 
   app.get('/api/events', {
     config: { scope: 'audit:read' },
@@ -64,7 +66,7 @@ export async function eventsRoute(app: FastifyInstance, opts: EventsRouteOptions
       produces: ['application/x-ndjson'],
       response: {
         200: { description: 'NDJSON stream', content: { 'application/x-ndjson': { schema: Type.String() } } },
-        ...errorResponses(400, 401, 403),
+        ...errorResponses(400, 401, 403, 429),
       },
     },
   }, async (request, reply) => {
@@ -79,6 +81,12 @@ export async function eventsRoute(app: FastifyInstance, opts: EventsRouteOptions
       ...(q.since ? { since: q.since } : {}),
       ...(q.until ? { until: q.until } : {}),
     };
+    // A followed response stays open indefinitely: a key may hold only so many at once.
+    const slot = q.follow ? limits.acquire('follower', principalOf(request).id) : null;
+    if (slot && isRefusal(slot)) {
+      reply.header('Retry-After', LIVE_RETRY_AFTER_SECONDS);
+      throw refusalError(slot);
+    }
 
     const out = new PassThrough({ highWaterMark: 256 * 1024 });
     let gone = false;
@@ -164,6 +172,7 @@ export async function eventsRoute(app: FastifyInstance, opts: EventsRouteOptions
     };
     live.attach(keyWatch);
     const finish = () => {
+      slot?.release();
       if (keepalive) clearInterval(keepalive);
       live.detach(keyWatch);
       untrack();
@@ -175,6 +184,7 @@ export async function eventsRoute(app: FastifyInstance, opts: EventsRouteOptions
     };
     reply.raw.once('close', () => {
       gone = true;
+      slot?.release();
       if (keepalive) clearInterval(keepalive);
       live.detach(keyWatch);
       untrack();

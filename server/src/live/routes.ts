@@ -4,6 +4,7 @@ import type { Sql } from '../db/connect.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import { eventsRoute } from './events-route.ts';
 import type { Live } from './live.ts';
+import type { LiveLimits } from './limits.ts';
 import { streamRoute, WS_PROTOCOL } from './stream-route.ts';
 import { countedTrack } from '../metrics/track.ts';
 import { waitRoute } from './wait-route.ts';
@@ -12,6 +13,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The process's live hub (see live/live.ts). */
     live: Live;
+    /** Open live connections per key and in all, with their caps. */
+    liveLimits: LiveLimits;
   }
 }
 
@@ -21,6 +24,8 @@ export interface LiveRoutesOptions {
   rateLimitWindowMs: number;
   /** Dashboard sessions: a browser's stream authenticates with the session cookie. */
   sessions: Sessions;
+  /** Caps on open long-polls, streams and followers (see limits.ts). */
+  limits: LiveLimits;
 }
 
 /** Long-poll, WebSocket stream and NDJSON export, all fed by one Live hub. */
@@ -44,7 +49,7 @@ export async function liveRoutes(app: FastifyInstance, opts: LiveRoutesOptions) 
     },
   });
 
-  await waitRoute(app, { sql: opts.sql, live: opts.live, track: countedTrack('longpoll', track) });
+  await waitRoute(app, { sql: opts.sql, live: opts.live, limits: opts.limits, track: countedTrack('longpoll', track) });
   await streamRoute(app, { ...opts, track: countedTrack('websocket', track) });
-  await eventsRoute(app, { sql: opts.sql, live: opts.live, track: countedTrack('ndjson', track) });
+  await eventsRoute(app, { sql: opts.sql, live: opts.live, limits: opts.limits, track: countedTrack('ndjson', track) });
 }

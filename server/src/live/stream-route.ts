@@ -6,7 +6,8 @@
  * `Authorization: Bearer <key>` (non-browser clients), or send `{type:'auth', apiKey}`
  * as the first message within the auth timeout. Then `{type:'subscribe', from?, filter?}`.
  * Close codes: 4001 unauthorized or key revoked, 4003 no read scope (or lost it),
- * 4008 slow consumer, 4029 rate limited, 1001 server shutting down, 1011 internal error.
+ * 4008 slow consumer, 4029 rate limited or too many open streams for the key, 1001 server
+ * shutting down, 1011 internal error.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
@@ -20,6 +21,7 @@ import type { Sessions } from '../sessions/sessions.ts';
 import { effectiveFilter, FilterRefused, READ_SCOPES, readableStreamTypes } from './access.ts';
 import type { Live, LiveListener } from './live.ts';
 import type { LiveEvent } from './log.ts';
+import { isRefusal, type LiveLimits, type LiveSlot } from './limits.ts';
 import { Subscription, type Sink } from './subscription.ts';
 
 export const WS_PROTOCOL = 'agentgate.v1';
@@ -91,6 +93,7 @@ export interface StreamRouteOptions {
   rateLimitWindowMs: number;
   sessions: Sessions;
   track: (release: () => void) => () => void;
+  limits: LiveLimits;
 }
 
 export async function streamRoute(app: FastifyInstance, opts: StreamRouteOptions) {
@@ -174,6 +177,7 @@ class StreamConnection {
   private inflight = 0;
   private drainWaiters: (() => void)[] = [];
   private untrack: () => void = () => {};
+  private slot: LiveSlot | null = null;
 
   constructor(
     private readonly ws: WebSocket,
@@ -303,6 +307,13 @@ class StreamConnection {
     if (streamTypes !== null && streamTypes.length === 0) {
       return this.close(CLOSE.FORBIDDEN, `needs one of the scopes ${READ_SCOPES.join(', ')}`);
     }
+    // A key may hold only so many streams open at once.
+    const slot = this.opts.limits.acquire('websocket', row.id);
+    if (isRefusal(slot)) {
+      this.error('TOO_MANY_CONNECTIONS', slot.message, { kind: slot.kind, scope: slot.scope, limit: slot.limit });
+      return this.close(CLOSE.RATE_LIMITED, slot.message.slice(0, 120));
+    }
+    this.slot = slot;
     this.keyId = row.id;
     this.scopes = row.scopes;
     this.registry.keys.add(row.id, this);
@@ -321,6 +332,9 @@ class StreamConnection {
 
   private async subscribe(msg: Static<typeof SubscribeMessage>): Promise<void> {
     if (this.sub) return this.error('VALIDATION_ERROR', 'Already subscribed; send {"type":"unsubscribe"} first');
+    // A subscribe starts a replay or a feed as an HTTP call would: it counts against the
+    // key's rate limit, and a key over it is told so and disconnected, not silently ignored.
+    if (!(await this.countHit())) return;
     let filter;
     try {
       filter = effectiveFilter(this.scopes, msg.filter);
@@ -357,6 +371,23 @@ class StreamConnection {
     });
   }
 
+  /** One hit against the key's rate limit; false (and the socket closed) when refused. */
+  private async countHit(): Promise<boolean> {
+    const [hit] = await this.opts.sql<{ rate_limit: number | null; revoked: boolean; allowed: boolean; reset_ms: number | null }[]>`
+      select * from rate_limit_key_hit(${this.keyId!}, ${this.opts.rateLimitWindowMs})`;
+    if (this.closed) return false;
+    if (!hit || hit.revoked) {
+      this.close(CLOSE.UNAUTHORIZED, 'the API key has been revoked');
+      return false;
+    }
+    if (hit.allowed) return true;
+    const retryAfterSeconds = Math.max(Math.ceil((hit.reset_ms ?? 0) / 1000), 1);
+    const message = `Rate limit of ${hit.rate_limit} requests per minute exceeded; retry in ${retryAfterSeconds} s`;
+    this.error('RATE_LIMITED', message, { limit: hit.rate_limit, retryAfterSeconds });
+    this.close(CLOSE.RATE_LIMITED, message.slice(0, 120));
+    return false;
+  }
+
   onKeyEvent(e: LiveEvent): void {
     if (e.type === 'apikey.revoked') return this.close(CLOSE.UNAUTHORIZED, 'the API key has been revoked');
     if (e.type !== 'apikey.updated') return;
@@ -384,6 +415,7 @@ class StreamConnection {
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.keyId) this.registry.keys.remove(this.keyId, this);
     if (this.sessionId) this.registry.sessions.remove(this.sessionId, this);
+    this.slot?.release();
     for (const w of this.drainWaiters.splice(0)) w();
     this.untrack();
   }

@@ -8,6 +8,8 @@ import { requestId } from '../requests/routes.ts';
 import { ApprovalRequest } from '../requests/schemas.ts';
 import type { Live, LiveListener } from './live.ts';
 import { keyRevoked } from '../keys/queries.ts';
+import { principalOf } from '../http/auth.ts';
+import { isRefusal, LIVE_RETRY_AFTER_SECONDS, refusalError, type LiveLimits } from './limits.ts';
 
 /**
  * Long-poll answers always carry the request object unchanged; this header says why the
@@ -22,10 +24,11 @@ export interface WaitRouteOptions {
   live: Live;
   /** Called with a release function while a wait is open; the release ends it early (shutdown). */
   track: (release: () => void) => () => void;
+  limits: LiveLimits;
 }
 
 export async function waitRoute(app: FastifyInstance, opts: WaitRouteOptions) {
-  const { sql, live, track } = opts;
+  const { sql, live, track, limits } = opts;
   const max = live.options.waitMaxTimeoutSeconds;
 
   app.get('/api/requests/:id/wait', {
@@ -44,13 +47,19 @@ export async function waitRoute(app: FastifyInstance, opts: WaitRouteOptions) {
       }, { additionalProperties: false }),
       response: {
         200: ApprovalRequest,
-        ...errorResponses(400, 401, 403, 404),
+        ...errorResponses(400, 401, 403, 404, 429),
       },
     },
   }, async (request, reply) => {
     const id = requestId(request.params);
     const { timeout } = request.query as { timeout: number };
     const deadline = Date.now() + timeout * 1000;
+    // A key may hold only so many polls open at once (the rate limit counted this one's start).
+    const slot = limits.acquire('longpoll', principalOf(request).id);
+    if (isRefusal(slot)) {
+      reply.header('Retry-After', LIVE_RETRY_AFTER_SECONDS);
+      throw refusalError(slot);
+    }
     // Watch before reading: a decision committed between the read and the wait still wakes us.
     const watch = live.watchRequest(id);
     let released = false;
@@ -99,6 +108,7 @@ export async function waitRoute(app: FastifyInstance, opts: WaitRouteOptions) {
         return reply.header(WAIT_HEADER, last.status === 'pending' ? 'timeout' : 'complete').send(last);
       }
     } finally {
+      slot.release();
       if (keyId) live.detach(keyWatch);
       reply.raw.off('close', clientGone);
       untrack();
