@@ -19,6 +19,7 @@ import {
   type NotificationCommand, type NotificationState, type RecipientLink,
 } from './notification-decider.ts';
 import { enabledChannels, type Channels } from './registry.ts';
+import { dashboardUrl } from './render.ts';
 import type { Destination, RequestView } from './types.ts';
 
 export const NOTIFIER_METADATA: EventMetadata = { actor: { type: 'system', id: 'notifications', name: 'notifications' }, channel: 'worker' };
@@ -44,7 +45,7 @@ async function notificationState(sql: Sql, requestId: string): Promise<Notificat
 }
 
 export const requestView = (channels: Channels, request: ApprovalRequest, links?: RequestView['links']): RequestView => ({
-  request, dashboardUrl: `${channels.baseUrl}/requests/${request.id}`, ...(links ? { links } : {}),
+  request, dashboardUrl: dashboardUrl(channels.baseUrl, request.id), ...(links ? { links } : {}),
 });
 
 async function groupMembers(sql: Sql, specs: readonly string[]): Promise<GroupMember[]> {

@@ -31,13 +31,19 @@ export type NotificationCommand =
   | { type: 'issue_recipient_link'; link: RecipientLink }
   | { type: 'record_posted'; destination: Destination; posted: PostedMessage }
   | { type: 'record_failure'; destination: Destination; attempt: number; error: string; stage: 'post' | 'update' }
-  | { type: 'record_updated'; key: string; status: string };
+  | { type: 'record_updated'; key: string; status: string }
+  /**
+   * The decision was clicked on one of the request's own messages and the click's answer
+   * rewrites that message (Discord's UPDATE_MESSAGE): its one update, recorded with the
+   * decision in one transaction so the update job finds it done and never sends a second.
+   */
+  | { type: 'record_answered'; channel: Destination['channel']; messageId: string; status: string };
 
 export type NotificationEvent =
   | NewEvent<'request.notifications_planned', Plan>
   | NewEvent<'request.notified', { destination: Destination; messageId: string; ref: Record<string, string> }>
   | NewEvent<'request.notification_failed', { destination: Destination; attempt: number; error: string; stage: 'post' | 'update' }>
-  | NewEvent<'request.notification_updated', { key: string; messageId: string; status: string }>
+  | NewEvent<'request.notification_updated', { key: string; messageId: string; status: string; via?: 'interaction' }>
   | NewEvent<'request.decision_link_issued', DecisionLink & { linkId: string }>;
 
 export function decideNotification(command: NotificationCommand, state: NotificationState): NotificationEvent[] {
@@ -67,6 +73,12 @@ export function decideNotification(command: NotificationCommand, state: Notifica
       const m = state.messages[command.key];
       if (!m?.posted || m.updated) return [];
       return [{ type: 'request.notification_updated', data: { key: command.key, messageId: m.posted.messageId, status: command.status } }];
+    }
+    case 'record_answered': {
+      const m = Object.values(state.messages).find((x) =>
+        x.destination.channel === command.channel && x.posted?.messageId === command.messageId && !x.updated);
+      if (!m) return [];
+      return [{ type: 'request.notification_updated', data: { key: m.destination.key, messageId: command.messageId, status: command.status, via: 'interaction' } }];
     }
   }
 }

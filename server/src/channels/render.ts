@@ -2,6 +2,12 @@
 import type { ApprovalRequest } from '../requests/schemas.ts';
 
 const MAX_VALUE = 120;
+
+/**
+ * The request's page in the dashboard: its client route `/requests/:id` (web/src/main.tsx),
+ * which the server answers with the dashboard for any browser asking for HTML.
+ */
+export const dashboardUrl = (baseUrl: string, requestId: string) => `${baseUrl.replace(/\/+$/, '')}/requests/${encodeURIComponent(requestId)}`;
 const MAX_LINES = 12;
 
 /** `key: value` lines of a JSON object, long values and long lists cut short. */

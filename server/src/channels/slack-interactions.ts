@@ -10,9 +10,7 @@ import { App, verifySlackRequest, type Receiver, type ReceiverEvent, type BlockB
 import type { FastifyInstance } from 'fastify';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import { decideFromChannel } from '../requests/commands.ts';
-import { findRequest } from '../requests/queries.ts';
-import { outcomeLine } from './render.ts';
+import { clickStep, decideClick, type Decision } from './clicks.ts';
 import { reasonModal, SLACK_ACTIONS, SLACK_REASON_VIEW } from './slack-messages.ts';
 
 export interface SlackInteractionSettings {
@@ -44,8 +42,6 @@ class FastifyReceiver implements Receiver {
   }
 }
 
-type Decision = 'approved' | 'denied';
-
 /** Registers the handlers every Slack transport shares. */
 function wireHandlers(app: App, sql: Sql) {
   const tell = async (client: App['client'], channel: string | undefined, user: string, text: string) => {
@@ -67,16 +63,14 @@ function wireHandlers(app: App, sql: Sql) {
     const requestId = action.value ?? '';
     const user = body.user.id;
     const channel = body.channel?.id;
-    const request = await findRequest(sql, requestId);
-    if (!request) return tell(client, channel, user, 'This request no longer exists.');
-    if (request.status !== 'pending') return tell(client, channel, user, `Already decided — ${outcomeLine(request)}.`);
-    // Deny always asks why; Approve asks when the rule demands a reason.
-    if (decision === 'denied' || request.policyDecision?.requireReason) {
-      await client.views.open({ trigger_id: body.trigger_id, view: reasonModal(request, decision, { ...(channel ? { channel } : {}), ts: body.message?.ts }) });
+    const next = await clickStep(sql, requestId, decision);
+    if (next.step === 'answer') return tell(client, channel, user, next.text);
+    if (next.step === 'ask_reason') {
+      await client.views.open({ trigger_id: body.trigger_id, view: reasonModal(next.request, decision, { ...(channel ? { channel } : {}), ts: body.message?.ts }) });
       return;
     }
-    const answer = await decideClick(sql, requestId, decision, null, user);
-    if (answer) await tell(client, channel, user, answer);
+    const result = await decideClick(sql, { requestId, decision, reason: null, channel: 'slack', externalId: user });
+    if (!result.decided) await tell(client, channel, user, result.text);
   };
 
   app.action(SLACK_ACTIONS.approve, onClick('approved') as never);
@@ -86,25 +80,13 @@ function wireHandlers(app: App, sql: Sql) {
   app.view(SLACK_REASON_VIEW, async ({ ack, body, view }) => {
     const meta = JSON.parse(view.private_metadata || '{}') as { requestId: string; decision: Decision; channel?: string };
     const reason = (view.state.values.reason?.reason?.value ?? '').trim() || null;
-    const answer = await decideClick(sql, meta.requestId, meta.decision, reason, (body as ViewSubmitAction).user.id);
+    const result = await decideClick(sql, {
+      requestId: meta.requestId, decision: meta.decision, reason, channel: 'slack', externalId: (body as ViewSubmitAction).user.id,
+    });
     // A refusal or a missing reason is shown in the modal itself.
-    if (answer) await ack({ response_action: 'errors', errors: { reason: answer } });
+    if (!result.decided) await ack({ response_action: 'errors', errors: { reason: result.text } });
     else await ack();
   });
-}
-
-/** Decides a click; returns what to tell the user when it did not decide, or null. */
-async function decideClick(sql: Sql, requestId: string, decision: Decision, reason: string | null, user: string): Promise<string | null> {
-  try {
-    const result = await decideFromChannel(sql, requestId, { decision, reason, channel: 'slack', externalId: user }, {});
-    return result.outcome === 'refused' ? `Not decided: ${result.refusal.message}.` : null;
-  } catch (err) {
-    if (err instanceof AppError) {
-      if (err.code === 'REASON_REQUIRED') return 'A reason is required to decide this request.';
-      if (err.code === 'ALREADY_DECIDED' || err.code === 'REQUEST_EXPIRED' || err.code === 'NOT_FOUND') return `Not decided: ${err.message}.`;
-    }
-    throw err;
-  }
 }
 
 const SIGNATURE_MAX_AGE_MINUTES = 5;

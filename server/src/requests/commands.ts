@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import {
+  decideNotification, evolveNotification, initialNotificationState, type NotificationState,
+} from '../channels/notification-decider.ts';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { executeCommand } from '../events/command.ts';
@@ -65,18 +68,31 @@ export async function decideRequest(
 }
 
 export type ChannelDecision =
-  | { outcome: 'decided'; request: ApprovalRequest; decider: Actor }
+  | { outcome: 'decided'; request: ApprovalRequest; decider: Actor; answered: boolean }
   | { outcome: 'refused'; refusal: DecisionRefused; request: ApprovalRequest };
+
+/** The request's own state and its messages' (the click's message may be updated with the decision). */
+interface DecisionWithMessages {
+  request: RequestState;
+  messages: NotificationState;
+}
 
 /**
  * A decision clicked in Slack or Discord, or made through an emailed link: the person is
  * looked up in the directory by the channel's own user id at this moment, and the request
  * decider judges them like any other principal. A refusal is recorded and returned (the
  * channel answers with its reason); a missing reason, a decided or expired request throw.
+ *
+ * `answersMessage` names the channel message that was clicked when the click's own answer
+ * rewrites it with the outcome (Discord): that message's update is recorded in the same
+ * transaction as the decision (`answered`), so the update job never sends it a second one.
  */
 export async function decideFromChannel(
   sql: Sql, id: string,
-  input: { decision: 'approved' | 'denied'; reason: string | null; channel: ReviewerChannel; externalId: string; viaLink?: string },
+  input: {
+    decision: 'approved' | 'denied'; reason: string | null; channel: ReviewerChannel; externalId: string; viaLink?: string;
+    answersMessage?: string;
+  },
   metadata: Omit<EventMetadata, 'actor' | 'channel'>,
 ): Promise<ChannelDecision> {
   const found = await personByChannel(sql, input.channel, input.externalId);
@@ -85,14 +101,33 @@ export async function decideFromChannel(
   const actor: Actor = person
     ? { type: 'reviewer', id: person.reviewerId, name: person.name, channel: input.channel, externalId: input.externalId }
     : { type: 'system', id: `${input.channel}:${input.externalId}`, name: `${input.channel} user ${input.externalId}`, channel: input.channel, externalId: input.externalId };
-  const { appended } = await runRequestCommand(sql, id, {
+  const command: RequestCommand = {
     type: 'channel_decide', decision: input.decision, reason: input.reason, channel: input.channel, externalId: input.externalId,
     person, now: new Date(), ...(input.viaLink !== undefined ? { viaLink: input.viaLink } : {}),
-  }, { ...metadata, actor, channel: input.channel });
+  };
+  const { appended } = await executeCommand<DecisionWithMessages>(sql, {
+    streamId: streamId('request', id),
+    streamType: 'request',
+    initial: () => ({ request: initialRequestState(), messages: initialNotificationState() }),
+    evolve: (s, e) => ({ request: evolve(s.request, e), messages: evolveNotification(s.messages, e) }),
+    decide: (s) => {
+      const events = decide(command, s.request);
+      const decided = events.find((e) => e.type === 'request.approved' || e.type === 'request.denied');
+      if (!decided || input.answersMessage === undefined) return events;
+      return [...events, ...decideNotification({
+        type: 'record_answered', channel: input.channel, messageId: input.answersMessage,
+        status: decided.type === 'request.approved' ? 'approved' : 'denied',
+      }, s.messages)];
+    },
+    metadata: { ...metadata, actor, channel: input.channel },
+  });
   const request = await getRequest(sql, id);
   const event = appended[0]!;
   if (event.type === 'request.decision_refused') return { outcome: 'refused', refusal: event.data as unknown as DecisionRefused, request };
-  return { outcome: 'decided', request, decider: (event.data as { decider: Actor }).decider };
+  return {
+    outcome: 'decided', request, decider: (event.data as { decider: Actor }).decider,
+    answered: appended.some((e) => e.type === 'request.notification_updated'),
+  };
 }
 
 export async function cancelRequest(sql: Sql, id: string, reason: string | null, principal: Principal, metadata: EventMetadata) {
