@@ -79,7 +79,6 @@ const ConfigSchema = z.object({
   SLACK_API_URL: z.url().optional(),
   DISCORD_BOT_TOKEN: z.string().min(1).optional(),
   DISCORD_PUBLIC_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the application public key (64 hex digits)').optional(),
-  DISCORD_APPLICATION_ID: z.string().regex(/^[0-9]{15,21}$/).optional(),
   DISCORD_DEFAULT_CHANNEL: z.string().regex(/^[0-9]{15,21}$/, 'must be a channel id').optional(),
   DISCORD_API_URL: z.url().optional(),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),

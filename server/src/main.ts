@@ -2,7 +2,7 @@
  * `npm start`: configuration, database (embedded when DATABASE_URL is unset), migrations,
  * first admin key, HTTP server; graceful shutdown on SIGTERM/SIGINT.
  */
-import { channelSettings, channelsFromConfig, closeChannels, slackInteractionSettings } from './channels/registry.ts';
+import { channelSettings, channelsFromConfig, closeChannels, discordInteractionSettings, slackInteractionSettings } from './channels/registry.ts';
 import { startSlackSocketMode } from './channels/slack-interactions.ts';
 import { corsOrigins } from './config.ts';
 import { connect } from './db/connect.ts';
@@ -39,6 +39,7 @@ async function main() {
   await installJobSchema(sql, db.url, log);
   const channels = channelsFromConfig(config, log);
   const slack = slackInteractionSettings(config);
+  const discord = discordInteractionSettings(config);
   const stopSocketMode = slack?.appToken ? await startSlackSocketMode(sql, { ...slack, appToken: slack.appToken }) : null;
   const worker = config.WORKER_ENABLED ? await startWorker({ databaseUrl: db.url, sql, log, channels, ...workerSettings(config) }) : null;
 
@@ -76,6 +77,7 @@ async function main() {
     metricsToken: config.METRICS_TOKEN,
     dbPoolSize: config.DB_POOL_SIZE,
     ...(slack ? { slack } : {}),
+    ...(discord ? { discord } : {}),
     channels: channelSettings(channels),
     healthChecks: {
       // Without a worker in this process, healthy means some `npm run worker` is beating.

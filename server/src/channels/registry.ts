@@ -8,6 +8,8 @@
  * jobs pick it up from this list.
  */
 import type { Config } from '../config.ts';
+import type { DiscordInteractionSettings } from './discord-interactions.ts';
+import { discordChannel } from './discord.ts';
 import { emailChannel } from './email.ts';
 import type { SlackInteractionSettings } from './slack-interactions.ts';
 import { slackChannel } from './slack.ts';
@@ -33,6 +35,14 @@ export const CHANNEL_DEFINITIONS: ChannelDefinition[] = [
     defaultTarget: (c) => c.SLACK_DEFAULT_CHANNEL ?? null,
     create: (c) => slackChannel({
       botToken: c.SLACK_BOT_TOKEN!, apiUrl: c.SLACK_API_URL, defaultChannel: c.SLACK_DEFAULT_CHANNEL, timeoutMs: c.CHANNEL_TIMEOUT_MS,
+    }),
+  },
+  {
+    type: 'discord',
+    offReason: (c) => (c.DISCORD_BOT_TOKEN ? null : 'DISCORD_BOT_TOKEN is not set'),
+    defaultTarget: (c) => c.DISCORD_DEFAULT_CHANNEL ?? null,
+    create: (c) => discordChannel({
+      botToken: c.DISCORD_BOT_TOKEN!, apiUrl: c.DISCORD_API_URL, defaultChannel: c.DISCORD_DEFAULT_CHANNEL, timeoutMs: c.CHANNEL_TIMEOUT_MS,
     }),
   },
   {
@@ -87,6 +97,8 @@ export function channelsFromConfig(config: Config, log?: LogLike, definitions: r
     else adapters[def.type] = def.create(config, defaults);
     settings.push({ type: def.type, enabled: !reason, reason, defaultTarget: def.defaultTarget(config) });
   }
+  // Discord messages go out with the bot token; answering their buttons needs the public key.
+  if (adapters.discord && !config.DISCORD_PUBLIC_KEY) off['discord clicks'] = 'DISCORD_PUBLIC_KEY is not set: messages are posted, clicks are refused';
   const baseUrl = (config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).replace(/\/+$/, '');
   log?.info({ on: Object.keys(adapters), off }, 'notification channels');
   return { adapters, defaults, baseUrl, settings };
@@ -115,4 +127,10 @@ export function slackInteractionSettings(config: Config): SlackInteractionSettin
     ...(config.SLACK_APP_TOKEN ? { appToken: config.SLACK_APP_TOKEN } : {}),
     ...(config.SLACK_API_URL ? { apiUrl: config.SLACK_API_URL } : {}),
   };
+}
+
+/** What the server needs to take Discord clicks: the application's public key (and a bot to post the messages). */
+export function discordInteractionSettings(config: Config): DiscordInteractionSettings | undefined {
+  if (!config.DISCORD_BOT_TOKEN || !config.DISCORD_PUBLIC_KEY) return undefined;
+  return { publicKey: config.DISCORD_PUBLIC_KEY };
 }

@@ -27,6 +27,7 @@ import { keyRoutes } from '../keys/routes.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
 import { reviewerRoutes } from '../reviewers/routes.ts';
+import { discordInteractionRoutes, type DiscordInteractionSettings } from '../channels/discord-interactions.ts';
 import { slackHttpRoutes, type SlackInteractionSettings } from '../channels/slack-interactions.ts';
 import { channelRoutes } from '../channels/routes.ts';
 import type { ChannelSetting } from '../channels/registry.ts';
@@ -77,6 +78,8 @@ export interface AppOptions {
   dbPoolSize?: number;
   /** Slack interactions over HTTP (POST /integrations/slack/events) when a signing secret is set. */
   slack?: SlackInteractionSettings;
+  /** Discord interactions over HTTP (POST /integrations/discord/interactions) when the application's public key is set. */
+  discord?: DiscordInteractionSettings;
   /** The notification channels as configured, on or off (GET /api/channels); unset = all off. */
   channels?: readonly ChannelSetting[];
   /** Limits on slow and idle clients (see HTTP_* in config.ts); unset = the defaults there. */
@@ -239,6 +242,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(reviewerRoutes, { sql: opts.sql });
   await app.register(channelRoutes, { sql: opts.sql, settings: opts.channels ?? [] });
   if (opts.slack?.signingSecret) await app.register(slackHttpRoutes, { sql: opts.sql, settings: { ...opts.slack, signingSecret: opts.slack.signingSecret } });
+  if (opts.discord) {
+    await app.register(discordInteractionRoutes, {
+      sql: opts.sql, settings: opts.discord, baseUrl: () => opts.publicUrl ?? listenBaseUrl(app.server.address()),
+    });
+  }
 
   const liveLimits = new LiveLimits(opts.liveCaps);
   app.decorate('liveLimits', liveLimits);
