@@ -27,6 +27,10 @@ begin
   if e.stream_type = 'request' then
     v_request_id := substr(e.stream_id, 9);
     v_action := coalesce(e.data->>'action', (select action from requests where id = v_request_id));
+  elsif e.type in ('webhook.delivery_attempted', 'webhook.redelivery_requested') and e.data->>'eventPosition' is not null then
+    -- A webhook delivery of a request's event is part of that request's trail too
+    -- (the causing event is earlier in the log, so its entry is already here).
+    select a.request_id, a.action into v_request_id, v_action from audit_log a where a.id = (e.data->>'eventPosition')::bigint;
   end if;
   insert into audit_log (id, stream_id, stream_type, request_id, event_type, event_name, action, actor, channel, details, created_at)
   values (

@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { LiveEvent } from '../../clients/sdk/src/events.ts';
 import { applyEvent, applyEvents, compareQueueItems, type QueueItem } from '../../web/src/lib/queue.ts';
-import { mergeTimeline, type TimelineEntry } from '../../web/src/lib/timeline.ts';
+import { deliveryStatus, forRequest, mergeTimeline, summary, type TimelineEntry } from '../../web/src/lib/timeline.ts';
 import { csvCell } from '../../web/src/lib/export.ts';
 
 let position = 0;
@@ -63,7 +63,7 @@ t.test('events of other streams and repeated creations change nothing', async (t
 });
 
 t.test('the timeline merges live events into the trail once each, in log order', async (t) => {
-  const e = (position: number, event: string): TimelineEntry => ({ position, event, actor: 'a', channel: null, at: '', details: {} });
+  const e = (position: number, event: string): TimelineEntry => ({ position, streamId: 'request-r', event, actor: 'a', channel: null, at: '', details: {} });
   const merged = mergeTimeline([e(1, 'request.created'), e(2, 'request.policy_evaluated')], [e(2, 'request.policy_evaluated'), e(5, 'request.approved'), e(4, 'request.decision_link_issued')]);
   t.same(merged.map((x) => x.position), [1, 2, 4, 5]);
 });
@@ -75,4 +75,24 @@ t.test('CSV cells are quoted and cannot run as spreadsheet formulas', async (t) 
   t.equal(csvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
   t.equal(csvCell({ to: 'a@b' }), '"{""to"":""a@b""}"');
   t.equal(csvCell(null), '');
+});
+
+t.test('a request\'s timeline takes its own events and the webhook deliveries of them, with their status', async (t) => {
+  const own = (position: number, type: string) => ({ ...event('r', type), position });
+  const delivery = (position: number, of: number, data: object) => ({
+    ...event('w', 'webhook.delivery_attempted'), streamId: 'webhook-wh_1', streamType: 'webhook', position,
+    data: { deliveryId: `dl_${position}`, event: 'request.created', eventPosition: of, attempt: 1, ...data },
+  });
+  const known = new Set([10]);
+  const got = forRequest([
+    own(11, 'request.policy_evaluated'),
+    delivery(12, 10, { ok: false, statusCode: 500, nextAttemptAt: '2026-01-01T00:00:05.000Z' }),
+    delivery(13, 11, { ok: true, statusCode: 204, nextAttemptAt: null }),
+    delivery(14, 99, { ok: true, statusCode: 200 }),
+    { ...own(15, 'request.approved'), streamId: 'request-other' },
+  ] as never, 'r', known);
+  t.same(got.map((x) => x.position), [11, 12, 13], 'deliveries of another request\'s events are left out');
+  t.same(got.map(deliveryStatus), [null, 'retrying', 'delivered']);
+  t.match(summary(got[1]!), /request\.created to wh_1, attempt 1: HTTP 500; next attempt/);
+  t.equal(deliveryStatus({ ...got[1]!, details: { ok: false, nextAttemptAt: null } }), 'failed');
 });

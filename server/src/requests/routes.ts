@@ -8,6 +8,7 @@ import { errorResponses, IdParams } from '../http/schemas.ts';
 import { isId } from '../ids.ts';
 import { requestAudit } from '../audit/queries.ts';
 import { AuditEntrySchema } from '../audit/routes.ts';
+import { readableStreamTypes } from '../live/access.ts';
 import { cancelRequest, decideRequest } from './commands.ts';
 import type { RequestCreator } from './create.ts';
 import { getRequest, listRequests } from './queries.ts';
@@ -87,6 +88,9 @@ export async function requestRoutes(app: FastifyInstance, opts: { sql: Sql; crea
     const id = requestId(request.params);
     const entries = await requestAudit(sql, id);
     if (entries.length === 0) throw new AppError('NOT_FOUND', `request ${id} not found`);
-    return entries;
+    // Webhook deliveries of the request's events are shown to whoever may read webhook
+    // events (the same rule as the live stream): their errors quote the receiver's answers.
+    const readable = readableStreamTypes(principalOf(request).scopes);
+    return readable === null ? entries : entries.filter((e) => readable.includes(e.streamId.slice(0, e.streamId.indexOf('-'))));
   });
 }

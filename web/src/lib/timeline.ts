@@ -7,6 +7,8 @@ import type { AuditEntry, LiveEvent } from '@agentgate/sdk';
 
 export interface TimelineEntry {
   position: number;
+  /** `request-<id>` for the request's own events; `webhook-<id>` for deliveries of them. */
+  streamId: string;
   event: string;
   actor: string;
   channel: string | null;
@@ -15,14 +17,55 @@ export interface TimelineEntry {
 }
 
 export function fromAudit(a: AuditEntry): TimelineEntry {
-  return { position: a.position, event: a.event, actor: a.actor.name, channel: a.channel, at: a.createdAt, details: a.details };
+  return { position: a.position, streamId: a.streamId, event: a.event, actor: a.actor.name, channel: a.channel, at: a.createdAt, details: a.details };
 }
 
 export function fromLive(e: LiveEvent): TimelineEntry {
   return {
-    position: e.position, event: e.eventType, actor: e.metadata.actor?.name ?? 'system',
+    position: e.position, streamId: e.streamId, event: e.eventType, actor: e.metadata.actor?.name ?? 'system',
     channel: typeof e.metadata.channel === 'string' ? e.metadata.channel : null, at: e.recordedAt, details: e.data,
   };
+}
+
+const DELIVERY_EVENTS = new Set(['webhook.delivery_attempted', 'webhook.redelivery_requested']);
+
+/** A webhook delivery event (of any request: which one is told by the position it names). */
+export const isDelivery = (e: LiveEvent) => DELIVERY_EVENTS.has(e.eventType);
+
+/**
+ * The live events that belong on a request's timeline: its own, and webhook deliveries of
+ * any of its events (a delivery names the position of the event it sends). `positions`
+ * holds the positions of the request's events already on the timeline.
+ */
+export function forRequest(events: readonly LiveEvent[], requestId: string, positions: ReadonlySet<number>): TimelineEntry[] {
+  const stream = `request-${requestId}`;
+  const own = new Set(positions);
+  const out: TimelineEntry[] = [];
+  for (const e of events) {
+    if (e.streamId === stream) {
+      own.add(e.position);
+      out.push(fromLive(e));
+    } else if (isDelivery(e) && own.has(Number((e.data as { eventPosition?: unknown }).eventPosition))) {
+      out.push(fromLive(e));
+    }
+  }
+  return out;
+}
+
+/** Positions of the request's own events on a timeline. */
+export function ownPositions(entries: readonly TimelineEntry[], requestId: string): Set<number> {
+  const stream = `request-${requestId}`;
+  return new Set(entries.filter((e) => e.streamId === stream).map((e) => e.position));
+}
+
+export type DeliveryStatus = 'delivered' | 'retrying' | 'failed' | 'redelivery requested';
+
+/** Where a delivery attempt left its delivery; null for entries that are not deliveries. */
+export function deliveryStatus(e: TimelineEntry): DeliveryStatus | null {
+  const d = e.details as { ok?: boolean; nextAttemptAt?: string | null };
+  if (e.event === 'webhook.redelivery_requested') return 'redelivery requested';
+  if (e.event !== 'webhook.delivery_attempted') return null;
+  return d.ok ? 'delivered' : d.nextAttemptAt ? 'retrying' : 'failed';
 }
 
 export function mergeTimeline(entries: readonly TimelineEntry[], more: readonly TimelineEntry[]): TimelineEntry[] {
@@ -43,6 +86,7 @@ const LABELS: Record<string, string> = {
   'request.notified': 'Notified',
   'request.decision_refused': 'Decision refused',
   'webhook.delivery_attempted': 'Webhook delivery',
+  'webhook.redelivery_requested': 'Webhook redelivery',
 };
 
 export function eventLabel(event: string): string {
@@ -64,8 +108,13 @@ export function summary(e: TimelineEntry): string {
       return d.reason ?? '';
     case 'request.decision_link_issued':
       return [d.reviewer ? `for ${d.reviewer}` : '', d.expiresAt ? `until ${d.expiresAt}` : ''].filter(Boolean).join(' ');
-    case 'webhook.delivery_attempted':
-      return `${d.event ?? ''} attempt ${d.attempt ?? '?'}: ${d.ok ? 'delivered' : 'failed'}${d.statusCode ? ` (HTTP ${d.statusCode})` : d.error ? ` (${d.error})` : ''}`;
+    case 'webhook.delivery_attempted': {
+      const answer = d.statusCode ? `HTTP ${d.statusCode}` : d.error ? String(d.error) : 'no answer';
+      const next = d.nextAttemptAt ? `; next attempt ${new Date(d.nextAttemptAt).toLocaleTimeString()}` : '';
+      return `${d.event ?? ''} to ${e.streamId.replace(/^webhook-/, '')}, attempt ${d.attempt ?? '?'}: ${answer}${next}`;
+    }
+    case 'webhook.redelivery_requested':
+      return `${d.event ?? ''} to ${e.streamId.replace(/^webhook-/, '')} (again of ${d.of ?? '?'})`;
     default:
       return '';
   }

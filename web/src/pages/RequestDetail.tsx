@@ -4,7 +4,8 @@ import type { ApprovalRequest, DecisionLinks } from '@agentgate/sdk';
 import { client, errorText } from '../api.ts';
 import { onEvents } from '../live.ts';
 import { can, handleAuthError } from '../session.ts';
-import { eventLabel, fromAudit, fromLive, mergeTimeline, summary, type TimelineEntry } from '../lib/timeline.ts';
+import type { LiveEvent } from '@agentgate/sdk';
+import { deliveryStatus, eventLabel, forRequest, fromAudit, isDelivery, mergeTimeline, ownPositions, summary, type TimelineEntry } from '../lib/timeline.ts';
 import { dateTime, timeLeft } from '../lib/time.ts';
 import { useNow } from '../lib/ticker.ts';
 import { CopyButton, ErrorNote, Json, Skeleton, StatusBadge, UrgencyBadge } from '../components/bits.tsx';
@@ -19,7 +20,7 @@ export default function RequestDetail() {
   const [deciding, setDeciding] = createSignal<'approved' | 'denied' | null>(null);
   const [links, setLinks] = createSignal<DecisionLinks | null>(null);
   const [linkError, setLinkError] = createSignal<string | null>(null);
-  let early: TimelineEntry[] = [];
+  let early: LiveEvent[] = [];
   let loaded = false;
 
   const refresh = async () => {
@@ -30,23 +31,27 @@ export default function RequestDetail() {
     }
   };
 
-  onCleanup(onEvents((events) => {
-    const mine = events.filter((e) => e.streamId === `request-${params.id}`).map(fromLive);
+  /** Adds the request's live events and the webhook deliveries of them (their status as they go). */
+  const addLive = (events: readonly LiveEvent[]) => {
+    const mine = forRequest(events, params.id, ownPositions(timeline(), params.id));
     if (!mine.length) return;
-    if (!loaded) {
-      early.push(...mine);
-      return;
-    }
     setTimeline((t) => mergeTimeline(t, mine));
-    void refresh();
+    if (mine.some((e) => e.streamId === `request-${params.id}`)) void refresh();
+  };
+
+  onCleanup(onEvents((events) => {
+    if (loaded) return addLive(events);
+    // Until the trail is read, which deliveries are this request's cannot be told: keep them all.
+    early.push(...events.filter((e) => e.streamId === `request-${params.id}` || isDelivery(e)));
   }));
 
   onMount(async () => {
     try {
       const [r, trail] = await Promise.all([client.getRequest(params.id), client.getAuditTrail(params.id)]);
       setRequest(r);
-      setTimeline(mergeTimeline(trail.map(fromAudit), early));
+      setTimeline(trail.map(fromAudit));
       loaded = true;
+      addLive(early);
       early = [];
     } catch (err) {
       if (!handleAuthError(err)) setError(errorText(err));
@@ -130,8 +135,12 @@ export default function RequestDetail() {
                 <ol class="timeline" aria-live="polite">
                   <For each={timeline()}>
                     {(e) => (
-                      <li class={`tl tl-${e.event.replace(/\W/g, '-')}`}>
-                        <div><strong>{eventLabel(e.event)}</strong> <span class="muted small">{dateTime(e.at)} · {e.actor}{e.channel ? ` via ${e.channel}` : ''}</span></div>
+                      <li class={`tl tl-${e.event.replace(/\W/g, '-')}`} data-position={e.position}>
+                        <div>
+                          <strong>{eventLabel(e.event)}</strong>{' '}
+                          <Show when={deliveryStatus(e)}>{(s) => <span class={`badge delivery-${s().replace(/ /g, '-')}`}>{s()}</span>}</Show>{' '}
+                          <span class="muted small">{dateTime(e.at)} · {e.actor}{e.channel && e.channel !== e.actor ? ` via ${e.channel}` : ''}</span>
+                        </div>
                         <Show when={summary(e)}><div class="small">{summary(e)}</div></Show>
                       </li>
                     )}
