@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import { testApp } from '../helpers/app.ts';
 import { listenOn } from '../helpers/live.ts';
@@ -129,6 +130,110 @@ if (missing) {
       await signIn(desk, base, h.adminKey);
       await desk.locator('ol.queue li').first().waitFor();
       await screenshot(desk, 'queue-desktop-dark');
+    });
+
+    t.test('policies: enable, disable and delete, with a confirmation', async (t) => {
+      const { page } = await newPage(browser);
+      await signIn(page, base, h.adminKey);
+      await page.getByRole('link', { name: 'Policies' }).click();
+      const row = page.locator('tbody tr').filter({ hasText: 'small payments' });
+      await row.waitFor();
+      const policyId = (await h.call('GET', '/api/policies')).json().policies[0].id as string;
+      const enabled = async () => (await h.call('GET', `/api/policies/${policyId}`)).json().enabled as boolean;
+
+      await page.getByRole('button', { name: 'Disable small payments' }).click();
+      await page.getByRole('button', { name: 'Enable small payments' }).waitFor();
+      t.equal(await row.getByRole('cell').nth(3).innerText(), 'disabled');
+      t.equal(await enabled(), false, 'disabled on the server');
+      await page.getByRole('button', { name: 'Enable small payments' }).click();
+      await page.getByRole('button', { name: 'Disable small payments' }).waitFor();
+      t.equal(await row.getByRole('cell').nth(3).innerText(), 'enabled');
+      t.equal(await enabled(), true, 'enabled again');
+
+      // Delete asks first; keeping it changes nothing, and focus returns to the button.
+      await page.getByRole('button', { name: 'Delete small payments' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Delete small payments?' });
+      await dialog.waitFor();
+      await dialog.getByRole('button', { name: 'Keep it' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      t.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Delete small payments', 'focus goes back');
+      t.equal((await h.call('GET', `/api/policies/${policyId}`)).statusCode, 200, 'kept');
+      await page.getByRole('button', { name: 'Delete small payments' }).click();
+      await dialog.getByRole('button', { name: 'Delete' }).click();
+      await row.waitFor({ state: 'detached' });
+      t.equal((await h.call('GET', '/api/policies')).json().policies.length, 0, 'deleted on the server');
+      await page.getByText('No policies yet').waitFor();
+    });
+
+    t.test('deciding under a rule that requires a reason asks for one from the keyboard', async (t) => {
+      const created = await h.call('POST', '/api/policies', { body: { name: 'wires need a reason', priority: 1, rules: [{ match: { action: 'wire_money' }, decision: 'route_to_human', requireReason: true }] } });
+      t.equal(created.statusCode, 201);
+      const agent = await h.key(['request:create', 'request:read'], { name: 'treasury-agent' });
+      const id = (await h.call('POST', '/api/requests', { key: agent.key, body: { action: 'wire_money', params: { amount: 5000 }, urgency: 'critical' } })).json().id as string;
+      const { page } = await newPage(browser);
+      await signIn(page, base, h.adminKey);
+      const row = page.locator(`li[data-id="${id}"]`);
+      await row.waitFor();
+      t.match(await row.innerText(), /reason required/, 'the queue says so before deciding');
+      await row.locator('.row-meta').click();
+      t.equal(await page.locator('li.row.selected').getAttribute('data-id'), id);
+      await page.keyboard.press('a');
+      const dialog = page.getByRole('dialog');
+      await dialog.waitFor();
+      t.match(await dialog.innerText(), /the matching rule requires a reason/);
+      t.equal(await page.evaluate(() => document.activeElement?.id), 'decision-reason', 'the reason box has focus');
+      await page.keyboard.press('Enter');
+      const alert = dialog.getByRole('alert');
+      await alert.waitFor();
+      t.match(await alert.innerText(), /requires a reason/, 'an empty reason is refused, in words');
+      t.equal(await page.getByLabel('Reason (required)').getAttribute('aria-invalid'), 'true');
+      t.equal((await h.call('GET', `/api/requests/${id}`)).json().status, 'pending', 'nothing was sent');
+      await screenshot(page, 'reason-required-desktop-light');
+      await page.keyboard.type('invoice 2026-118 matches the contract');
+      await page.keyboard.press('Enter');
+      await row.waitFor({ state: 'detached' });
+      t.match((await h.call('GET', `/api/requests/${id}`)).json(), { status: 'approved', decisionReason: 'invoice 2026-118 matches the contract' });
+    });
+
+    t.test('requests: the filtered set exports as NDJSON and CSV, every page of it', async (t) => {
+      // More than one page of the export's reads (100 a page), and others that the filter leaves out.
+      for (let i = 0; i < 130; i++) {
+        await h.call('POST', '/api/requests', { body: { action: 'bulk_export', params: { i, note: i === 8 ? 'has "quotes", commas' : 'plain' }, urgency: i % 2 ? 'low' : 'high' } });
+      }
+      await h.call('POST', '/api/requests', { body: { action: 'not_exported', urgency: 'high' } });
+      const expected = new Set<string>();
+      for (let cursor: string | null = null; ;) {
+        const res: { requests: { id: string }[]; pagination: { nextCursor: string | null } } = (await h.call('GET', `/api/requests?action=bulk_export&urgency=high&limit=100${cursor ? `&cursor=${cursor}` : ''}`)).json();
+        for (const r of res.requests) expected.add(r.id);
+        cursor = res.pagination.nextCursor;
+        if (!cursor) break;
+      }
+      t.equal(expected.size, 65);
+
+      const { page } = await newPage(browser);
+      await signIn(page, base, h.adminKey);
+      await page.goto(`${base}/requests?action=bulk_export&urgency=high`);
+      await page.getByText('65 matching').waitFor();
+      const download = async (label: string) => {
+        const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: label }).click()]);
+        return { name: file.suggestedFilename(), text: await readFile((await file.path())!, 'utf8') };
+      };
+
+      const ndjson = await download('Export NDJSON');
+      t.match(ndjson.name, /^agentgate-requests-.*\.ndjson$/);
+      const lines = ndjson.text.trimEnd().split('\n').map((l) => JSON.parse(l));
+      t.equal(lines.length, 65, 'one line a request');
+      t.same(new Set(lines.map((r) => r.id)), expected, 'exactly the filtered set');
+      t.ok(lines.every((r) => r.action === 'bulk_export' && r.urgency === 'high'));
+      await page.getByText('Exported 65 requests').waitFor();
+
+      const csv = await download('Export CSV');
+      t.match(csv.name, /^agentgate-requests-.*\.csv$/);
+      const rows = csv.text.trimEnd().split('\r\n');
+      t.equal(rows[0], 'id,action,status,urgency,createdAt,decidedAt,decidedBy,decisionReason,expiresAt,params,context');
+      t.equal(rows.length, 66, 'a header and a row a request');
+      t.same(new Set(rows.slice(1).map((r) => r.split(',')[0])), expected);
+      t.ok(rows.some((r) => r.includes('""has \\""quotes\\"", commas""')), 'quotes inside JSON cells are doubled');
     });
   });
 }
