@@ -8,7 +8,7 @@
  */
 import t, { type Test } from 'tap';
 import { discordChannel } from '../../server/src/channels/discord.ts';
-import type { Channels } from '../../server/src/channels/registry.ts';
+import { channelSettings, type Channels } from '../../server/src/channels/registry.ts';
 import { testApp, type TestApp } from '../helpers/app.ts';
 import {
   buttonClick, discordKeypair, fakeDiscord, modalSubmit, ping, signedInteraction, type FakeDiscord, type StoredMessage,
@@ -25,11 +25,11 @@ const EPHEMERAL = 64;
 async function setup(t: Test) {
   const discord = await fakeDiscord(t, { botToken: TOKEN });
   const keys = discordKeypair();
-  const h = await testApp(t, { publicUrl: BASE, discord: { publicKey: keys.publicKey } });
   const channels: Channels = {
     adapters: { discord: discordChannel({ botToken: TOKEN, apiUrl: discord.apiUrl, defaultChannel: CHANNEL, timeoutMs: 5000 }) },
-    defaults: { email: [] }, baseUrl: BASE,
+    defaults: { discord: CHANNEL, email: [] }, baseUrl: BASE,
   };
+  const h = await testApp(t, { publicUrl: BASE, discord: { publicKey: keys.publicKey }, channels: channelSettings(channels) });
   t.teardown(() => channels.adapters.discord!.close!());
   await inProcessWorker(t, h.sql, h.dbUrl, { channels });
   const alice = (await h.call('POST', '/api/reviewers', { body: { name: 'Alice', discordUserId: ALICE, groups: ['oncall'], preferredChannel: 'discord' } })).json();
@@ -38,12 +38,13 @@ async function setup(t: Test) {
   return { discord, keys, h, alice, agent };
 }
 
-async function routed(h: TestApp, agentKey: string, rule: Record<string, unknown>) {
+/** A request for `action`, routed by a rule of its own (one action per rule, so rules do not overlap). */
+async function routed(h: TestApp, agentKey: string, rule: Record<string, unknown>, action = 'deploy') {
   const p = await h.call('POST', '/api/policies', {
-    body: { name: `discord ${Math.random()}`, priority: 1, rules: [{ match: { action: 'deploy' }, decision: 'route_to_human', ...rule }] },
+    body: { name: `discord ${action}`, priority: 1, rules: [{ match: { action }, decision: 'route_to_human', ...rule }] },
   });
   if (p.statusCode !== 201) throw new Error(p.body);
-  return (await h.call('POST', '/api/requests', { key: agentKey, body: { action: 'deploy', params: { service: 'billing' } } })).json() as { id: string };
+  return (await h.call('POST', '/api/requests', { key: agentKey, body: { action, params: { service: 'billing' } } })).json() as { id: string };
 }
 
 const send = (h: TestApp, privateKey: ReturnType<typeof discordKeypair>['privateKey'], payload: object, timestamp?: number) => {
@@ -51,8 +52,8 @@ const send = (h: TestApp, privateKey: ReturnType<typeof discordKeypair>['private
   return h.app.inject({ method: 'POST', url: '/integrations/discord/interactions', headers: signed.headers, payload: signed.body });
 };
 
-const messageFor = (discord: FakeDiscord, requestId: string) =>
-  eventually(async () => [...discord.messages.values()].find((m) => m.embeds[0]?.footer?.text === requestId), 'the Discord message');
+const messageFor = (discord: FakeDiscord, requestId: string, where: (m: StoredMessage) => boolean = () => true) =>
+  eventually(async () => [...discord.messages.values()].find((m) => m.embeds[0]?.footer?.text === requestId && where(m)), 'the Discord message');
 
 const events = (h: TestApp, id: string, type: string) =>
   h.sql<{ data: Record<string, any> }[]>`select data from events where stream_id = ${`request-${id}`} and type = ${type} order by version`;
@@ -150,8 +151,7 @@ t.test('a decision through the API edits the message once; so does a cancel', as
   await eventually(async () => (await jobCount(h.sql, 'update_notification')) === 0, 'the update jobs done');
   t.equal(discord.edits().length, 1, 'exactly one edit');
 
-  const other = await routed(h, agent.key, { channels: ['discord'] });
-  t.equal(other.id === request.id, false);
+  const other = await routed(h, agent.key, { channels: ['discord'] }, 'restart');
   const second = await messageFor(discord, other.id);
   t.equal(second.channel_id, CHANNEL, '`discord` alone is the default channel');
   await eventually(async () => (await events(h, other.id, 'request.notified')).length === 1, 'recorded');
@@ -182,7 +182,7 @@ t.test('a reason is asked for in a modal where the rule requires one, and for ev
   const decided = (await h.call('GET', `/api/requests/${request.id}`)).json();
   t.match(decided, { status: 'approved', decisionReason: 'release window is open', decider: { id: alice.id, channel: 'discord', externalId: ALICE } });
 
-  const plain = await routed(h, agent.key, { channels: [`discord:${CHANNEL}`] });
+  const plain = await routed(h, agent.key, { channels: [`discord:${CHANNEL}`] }, 'restart');
   const plainMessage = await messageFor(discord, plain.id);
   const deny = await send(h, keys.privateKey, buttonClick(ALICE, buttons(plainMessage)[1]!.custom_id!, plainMessage));
   t.match(deny.json(), { type: 9, data: { title: 'Deny request' } }, 'Deny always asks why');
@@ -191,12 +191,39 @@ t.test('a reason is asked for in a modal where the rule requires one, and for ev
 t.test('a group member is reached in a direct message, and decides there', async (t) => {
   const { discord, keys, h, alice, agent } = await setup(t);
   const request = await routed(h, agent.key, { approvers: ['group:oncall'], channels: ['group:oncall'] });
-  const message = await messageFor(discord, request.id);
+  const message = await messageFor(discord, request.id, (m) => m.channel_id !== CHANNEL);
   const dm = discord.calls.find((c) => c.path === '/users/@me/channels');
   t.same(dm?.body, { recipient_id: ALICE }, "Alice's direct-message channel opened");
-  t.not(message.channel_id, CHANNEL);
-  await eventually(async () => (await events(h, request.id, 'request.notified')).length === 1, 'recorded');
+  await messageFor(discord, request.id, (m) => m.channel_id === CHANNEL);
+  await eventually(async () => (await events(h, request.id, 'request.notified')).length === 2, 'both recorded (her message and the default channel)');
   const res = await send(h, keys.privateKey, buttonClick(ALICE, buttons(message)[0]!.custom_id!, message, { inGuild: false }));
   t.equal(res.json().type, 7);
   t.match((await h.call('GET', `/api/requests/${request.id}`)).json(), { status: 'approved', decider: { id: alice.id, externalId: ALICE } });
+  const edit = await eventually(async () => discord.edits()[0], 'the default channel\'s message edited by the worker');
+  t.match(edit.path, new RegExp(`^/channels/${CHANNEL}/messages/`));
+  t.match(JSON.stringify(edit.body.embeds), /Approved by Alice \(discord\)/);
+  await eventually(async () => (await jobCount(h.sql, 'update_notification')) === 0, 'the update jobs done');
+  t.equal(discord.edits().length, 1, 'her own message was answered in place, the other edited once');
+});
+
+t.test('the channel is listed on; a test message reaches the default channel', async (t) => {
+  const { discord, h, agent } = await setup(t);
+  const list = (await h.call('GET', '/api/channels')).json().channels as Array<{ type: string; enabled: boolean; defaultTarget: string | null; lastDelivery: { status: string } | null }>;
+  t.match(list.find((c) => c.type === 'discord'), { enabled: true, defaultTarget: CHANNEL, lastDelivery: null });
+  const queued = await h.call('POST', '/api/channels/discord/test');
+  t.equal(queued.statusCode, 202);
+  const sent = await eventually(async () => {
+    const r = (await h.call('GET', `/api/channels/discord/tests/${queued.json().id}`)).json();
+    return r.status === 'sent' ? r : null;
+  }, 'the test recorded as sent');
+  const post = discord.posts().find((c) => String(c.body.content).includes('test message'));
+  t.equal(post?.path, `/channels/${CHANNEL}/messages`);
+  t.equal(sent.messageId, [...discord.messages.values()].find((m) => m.content.includes('test message'))?.id);
+
+  const request = await routed(h, agent.key, { channels: ['discord'] });
+  await messageFor(discord, request.id);
+  await eventually(async () => {
+    const channels = (await h.call('GET', '/api/channels')).json().channels as typeof list;
+    return channels.find((c) => c.type === 'discord')?.lastDelivery?.status === 'posted';
+  }, 'the last delivery listed');
 });
