@@ -10,6 +10,7 @@ begin
   perform project_policies(e);
   perform project_overrides(e);
   perform project_reviewers(e);
+  perform project_reviewer_sign_in_links(e);
   perform project_notifications(e);
   perform project_channel_tests(e);
   perform project_api_keys(e);

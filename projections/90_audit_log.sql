@@ -43,7 +43,7 @@ begin
     e.metadata->>'channel',
     -- Secrets never reach the audit log; a delivery's full payload stays in the event only.
     case when e.type = 'webhook.delivery_attempted' then e.data - 'body' else e.data end
-      - 'secret' - 'keyHash' - 'idempotency' - 'approveTokenHash' - 'denyTokenHash',
+      - 'secret' - 'keyHash' - 'idempotency' - 'approveTokenHash' - 'denyTokenHash' - 'tokenHash',
     e.recorded_at);
 end;
 $$;

@@ -93,6 +93,10 @@ const IN_BAND: Record<string, string> = {
   'POST /api/session': 'sign-in: the key to exchange is the body',
   'GET /api/session': 'the session of the cookie, or 401',
   'DELETE /api/session': 'sign-out: ends the cookie\'s session (with its anti-CSRF header)',
+  // Reviewers' sign-in by an emailed link (test/integration/sign-in-link.test.ts).
+  'GET /api/session/methods': 'public: which sign-in methods the page may offer',
+  'POST /api/session/email-link': 'asks for a link: the same answer for any address, rate-limited',
+  'POST /api/session/email-link/use': 'the emailed token is the credential',
 };
 
 /** Routes outside /api are public; this is the whole list of them. */

@@ -1,6 +1,6 @@
 import { lazy, Match, onMount, Switch, createEffect, type JSX } from 'solid-js';
 import { render } from 'solid-js/web';
-import { Route, Router } from '@solidjs/router';
+import { Navigate, Route, Router } from '@solidjs/router';
 import './styles.css';
 import { Layout } from './Layout.tsx';
 import { loadSession, session } from './session.ts';
@@ -44,6 +44,8 @@ render(() => (
     <Route path="/keys" component={Keys} />
     <Route path="/webhooks" component={Webhooks} />
     <Route path="/webhooks/:id" component={Webhooks} />
+    {/* An emailed sign-in link lands here; once signed in there is nothing more to see. */}
+    <Route path="/sign-in" component={() => <Navigate href="/" />} />
     <Route path="*" component={NotFound} />
   </Router>
 ), document.getElementById('root')!);

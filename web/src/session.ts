@@ -35,6 +35,13 @@ export async function signIn(apiKey: string): Promise<void> {
   setSession(s);
 }
 
+/** Signs in with an emailed one-time link: the session is the reviewer's. */
+export async function signInWithLink(token: string): Promise<void> {
+  const s = await client.signInWithLink(token);
+  setSignOutNote(null);
+  setSession(s);
+}
+
 export async function signOut(): Promise<void> {
   try {
     await client.signOut();

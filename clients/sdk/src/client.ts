@@ -118,6 +118,26 @@ export class AgentGateClient {
     return session;
   }
 
+  /** How one may sign in here: an API key always; an emailed link when the server has email. */
+  signInMethods(opts: CallSignal = {}): Promise<{ apiKey: boolean; emailLink: boolean }> {
+    return this.transport.call('/api/session/methods', { signal: opts.signal });
+  }
+
+  /**
+   * Asks for a one-time sign-in link for a reviewer's address. The answer is the same
+   * whether or not the address is known; the link arrives by email, works once, 15 minutes.
+   */
+  async requestSignInLink(email: string, opts: CallSignal = {}): Promise<{ message: string }> {
+    return this.transport.call('/api/session/email-link', { method: 'POST', body: { email }, signal: opts.signal, retries: 0 });
+  }
+
+  /** Signs in with an emailed link's token: the session is the reviewer's (reads and decides). */
+  async signInWithLink(token: string, opts: CallSignal = {}): Promise<Session> {
+    const session = await this.transport.call<Session>('/api/session/email-link/use', { method: 'POST', body: { token }, signal: opts.signal, retries: 0 });
+    this.transport.csrfToken = session.csrfToken;
+    return session;
+  }
+
   /** The session of the page's cookie (renewed when due); throws UNAUTHORIZED when there is none. */
   async session(opts: CallSignal = {}): Promise<Session> {
     const session = await this.transport.call<Session>('/api/session', { signal: opts.signal });

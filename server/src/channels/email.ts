@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { escapeHtml } from '../requests/decision-link-pages.ts';
 import { compactLines, summaryLines, title } from './render.ts';
-import type { ChannelAdapter, Destination, PostedMessage, RequestView } from './types.ts';
+import type { ChannelAdapter, Destination, DirectMessage, PostedMessage, RequestView } from './types.ts';
 
 export interface EmailSettings {
   /** An smtp:// URL, or host/port/user/pass. */
@@ -50,6 +50,10 @@ export function emailChannel(settings: EmailSettings): ChannelAdapter {
         headers: { 'X-AgentGate-Request': r.id },
       });
       return { messageId: info.messageId ?? messageId, ref: { to: destination.target } };
+    },
+    async direct(to: string, message: DirectMessage) {
+      const info = await transport.sendMail({ from: settings.from, to, subject: message.subject, text: message.text, ...(message.html ? { html: message.html } : {}) });
+      return { messageId: info.messageId };
     },
     async test() {
       const to = settings.defaultTo[0];

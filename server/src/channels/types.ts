@@ -44,10 +44,21 @@ export interface ChannelAdapter {
    * (email: its links stop working instead).
    */
   update?(view: RequestView, destination: Destination, posted: PostedMessage): Promise<void>;
+  /**
+   * Sends a one-off message to one person (a dashboard sign-in link); absent where a
+   * channel has no such thing. Throws on failure (the job retries).
+   */
+  direct?(to: string, message: DirectMessage): Promise<{ messageId: string }>;
   /** Sends a test message to the default destination; returns what it reached. */
   test(): Promise<{ target: string; messageId: string }>;
   /** Releases connections (Socket Mode, SMTP pool). */
   close?(): Promise<void>;
+}
+
+export interface DirectMessage {
+  subject: string;
+  text: string;
+  html?: string;
 }
 
 export interface ChannelDefaults {

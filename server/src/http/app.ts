@@ -207,7 +207,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const sessions = await Sessions.create(opts.sql, { jwtSecret: opts.jwtSecret, rateLimitWindowMs });
   await app.register(cookie);
   await app.register(auth, { sql: opts.sql, rateLimitWindowMs, sessions });
-  await app.register(sessionRoutes, { sql: opts.sql, sessions, rateLimitWindowMs });
+  await app.register(sessionRoutes, { sql: opts.sql, sessions, rateLimitWindowMs, emailSignIn: opts.channels?.some((c) => c.type === 'email' && c.enabled) ?? false });
 
   await app.register(healthRoutes, {
     sql: opts.sql, checks: opts.healthChecks ?? {},

@@ -83,7 +83,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
     if (scope === null) return;
 
     const token = bearerToken(request);
-    let row: KeyRow | null;
+    let row: (KeyRow & { subject_type?: 'key' | 'reviewer'; person?: Principal['person'] }) | null;
     if (token) {
       // Any token is looked up by its hash: generated keys start with agk_, but an
       // ADMIN_API_KEY chosen by the operator need not.
@@ -93,7 +93,8 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
       row = await sessionKey(request, reply, opts.sessions);
     }
     if (row.revoked_at) throw new AppError('UNAUTHORIZED', 'The API key has been revoked');
-    usage.mark(row.id);
+    const reviewer = row.subject_type === 'reviewer';
+    if (!reviewer) usage.mark(row.id);
 
     if (row.rate_limit !== null) {
       const resetSeconds = Math.ceil((row.reset_ms ?? 0) / 1000);
@@ -110,15 +111,19 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
     }
 
     request.principal = {
-      type: 'key',
+      // A reviewer signed in by an emailed link acts as that reviewer (see sessions/sessions.ts).
+      type: reviewer ? 'reviewer' : 'key',
       id: row.id,
       name: row.name,
       admin: row.scopes.includes('admin'),
       scopes: row.scopes,
       rateLimit: row.rate_limit,
+      ...(row.person ? { person: row.person } : {}),
     };
     if (!hasScope(row.scopes, scope)) {
-      throw new AppError('FORBIDDEN', `This key lacks the "${scope}" scope`, { requiredScope: scope });
+      throw new AppError('FORBIDDEN', reviewer
+        ? `A reviewer's session cannot do this: it needs the "${scope}" scope`
+        : `This key lacks the "${scope}" scope`, { requiredScope: scope });
     }
   });
 }
@@ -128,7 +133,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
  * so a write made with it must also carry the session's anti-CSRF header (SameSite=Strict
  * already keeps other sites' requests from carrying the cookie; the header is the second lock).
  */
-async function sessionKey(request: FastifyRequest, reply: FastifyReply, sessions: Sessions): Promise<KeyRow> {
+async function sessionKey(request: FastifyRequest, reply: FastifyReply, sessions: Sessions) {
   const cookie = sessions.cookieOf(request);
   if (!cookie) throw new AppError('UNAUTHORIZED', 'Send an API key as "Authorization: Bearer agk_…"');
   const resolved = await sessions.resolve(cookie);

@@ -10,6 +10,7 @@ import { serveWebhookLine } from '../webhooks/line.ts';
 import { notificationTasks } from '../channels/jobs.ts';
 import { emptyChannels, type Channels } from '../channels/registry.ts';
 import { sendChannelTest } from '../channels/tests.ts';
+import { sendSignInLink } from '../sessions/sign-in-links.ts';
 import type { LogSink } from './logging.ts';
 
 export interface TaskContext {
@@ -44,4 +45,5 @@ export const taskList = (ctx: TaskContext): TaskList => ({
   expire_request: expireRequestTask(ctx),
   ...notificationTasks(ctx.sql, ctx.channels ?? emptyChannels()),
   channel_test: sendChannelTest(ctx.sql, ctx.channels ?? emptyChannels()),
+  send_sign_in_link: sendSignInLink(ctx.sql, ctx.channels ?? emptyChannels()),
 });

@@ -320,12 +320,16 @@ class StreamConnection {
     if (this.sessionId) this.registry.sessions.add(this.sessionId, this);
     // A revocation or sign-out published while the lookup above was in flight reached no
     // registry entry: look once more now that this connection will hear of any later one.
-    const [now] = await this.opts.sql<{ revoked_at: Date | null; session_open: boolean | null }[]>`
-      select revoked_at,
-             ${this.sessionId ? this.opts.sql`exists (select 1 from dashboard_sessions where id = ${this.sessionId} and ended_at is null)` : this.opts.sql`null`} as session_open
-      from api_keys where id = ${row.id}`;
+    // A reviewer's session (signed in by an emailed link) has no key: its reviewer must still be enabled.
+    const reviewer = 'subject_type' in row && row.subject_type === 'reviewer';
+    const sql = this.opts.sql;
+    const [now] = await sql<{ gone: boolean; session_open: boolean | null }[]>`
+      select ${reviewer
+        ? sql`not exists (select 1 from reviewers where id = ${row.id} and deleted_at is null and not disabled)`
+        : sql`not exists (select 1 from api_keys where id = ${row.id} and revoked_at is null)`} as gone,
+             ${this.sessionId ? sql`exists (select 1 from dashboard_sessions where id = ${this.sessionId} and ended_at is null)` : sql`null`} as session_open`;
     if (this.closed) return;
-    if (!now || now.revoked_at) return this.close(CLOSE.UNAUTHORIZED, 'the API key has been revoked');
+    if (!now || now.gone) return this.close(CLOSE.UNAUTHORIZED, reviewer ? 'the reviewer is disabled' : 'the API key has been revoked');
     if (now.session_open === false) return this.close(CLOSE.UNAUTHORIZED, 'the session has ended');
     this.sendJson({ type: 'authenticated', keyId: row.id, streamTypes });
   }

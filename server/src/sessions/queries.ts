@@ -1,4 +1,4 @@
-import type { Sql } from '../db/connect.ts';
+import type { Sql, TxSql } from '../db/connect.ts';
 import { newId } from '../ids.ts';
 import { SESSION_TTL_SECONDS, type SubjectType } from './tokens.ts';
 
@@ -9,8 +9,7 @@ export interface SessionRow {
   expiresAt: Date;
 }
 
-export async function openSession(sql: Sql, subject: { type: SubjectType; id: string }, userAgent: string | undefined): Promise<SessionRow> {
-  const id = newId('session');
+export async function openSession(sql: Sql | TxSql, subject: { type: SubjectType; id: string }, userAgent: string | undefined, id = newId('session')): Promise<SessionRow> {
   const [row] = await sql<{ expires_at: Date }[]>`
     insert into dashboard_sessions (id, subject_type, subject_id, expires_at, user_agent)
     values (${id}, ${subject.type}, ${subject.id}, now() + make_interval(secs => ${SESSION_TTL_SECONDS}), ${userAgent?.slice(0, 300) ?? null})
@@ -55,5 +54,24 @@ export interface SessionKeyRow {
 
 export async function authenticateSession(sql: Sql, sessionId: string, windowMs: number): Promise<SessionKeyRow | null> {
   const [row] = await sql<SessionKeyRow[]>`select * from authenticate_session(${sessionId}, ${windowMs})`;
+  return row ?? null;
+}
+
+/** The reviewer behind a live reviewer session; null when the session ended or the reviewer is disabled or deleted. */
+export interface SessionReviewerRow {
+  session_id: string;
+  expires_at: Date;
+  id: string;
+  name: string;
+  key_id: string | null;
+  groups: string[];
+}
+
+export async function authenticateReviewerSession(sql: Sql, sessionId: string): Promise<SessionReviewerRow | null> {
+  const [row] = await sql<SessionReviewerRow[]>`
+    select d.id as session_id, d.expires_at, r.id, r.name, r.key_id, r.groups
+    from dashboard_sessions d join reviewers r on r.id = d.subject_id
+    where d.id = ${sessionId} and d.subject_type = 'reviewer' and d.ended_at is null and d.expires_at > now()
+      and r.deleted_at is null and not r.disabled`;
   return row ?? null;
 }

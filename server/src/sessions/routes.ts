@@ -8,12 +8,21 @@ import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { authenticateKey } from '../http/auth.ts';
 import { errorResponses } from '../http/schemas.ts';
-import { SessionInfo, SignInBody } from './schemas.ts';
+import {
+  EmailLinkAccepted, EmailLinkBody, SessionInfo, SignInBody, SignInMethods, UseEmailLinkBody,
+  type EmailLinkBody as EmailLinkBodyT, type UseEmailLinkBody as UseEmailLinkBodyT,
+} from './schemas.ts';
+import { REVIEWER_SESSION_SCOPES } from './sessions.ts';
+import { requestSignInLink, useSignInLink } from './sign-in-links.ts';
 import type { Sessions } from './sessions.ts';
 
 const tags = ['sessions'];
 
-export async function sessionRoutes(app: FastifyInstance, opts: { sql: Sql; sessions: Sessions; rateLimitWindowMs: number }) {
+export async function sessionRoutes(app: FastifyInstance, opts: {
+  sql: Sql; sessions: Sessions; rateLimitWindowMs: number;
+  /** Email is configured: reviewers may ask for a sign-in link. */
+  emailSignIn?: boolean;
+}) {
   const { sql, sessions } = opts;
 
   app.post('/api/session', {
@@ -55,7 +64,7 @@ export async function sessionRoutes(app: FastifyInstance, opts: { sql: Sql; sess
     }
     await sessions.renewIfDue(request, reply, resolved);
     return {
-      subject: { type: 'key', id: resolved.key.id, name: resolved.key.name },
+      subject: { type: resolved.claims.subjectType, id: resolved.key.id, name: resolved.key.name },
       scopes: resolved.key.scopes,
       csrfToken: sessions.csrfToken(resolved.claims.sessionId),
       expiresAt: resolved.key.expires_at.toISOString(),
@@ -74,5 +83,51 @@ export async function sessionRoutes(app: FastifyInstance, opts: { sql: Sql; sess
     }
     sessions.clearCookie(request, reply);
     return reply.code(204).send();
+  });
+
+  app.get('/api/session/methods', {
+    config: { scope: null },
+    schema: { tags, summary: 'How one may sign in to the dashboard here', security: [], response: { 200: SignInMethods } },
+  }, async () => ({ apiKey: true, emailLink: Boolean(opts.emailSignIn) }));
+
+  const LINK_SENT = 'If the address belongs to a reviewer, a sign-in link is on its way. It works once, for 15 minutes.';
+
+  app.post('/api/session/email-link', {
+    config: { scope: null },
+    schema: {
+      tags, summary: 'Email a one-time sign-in link to a reviewer',
+      description: 'Answers the same whether or not the address is a reviewer\'s. Rate-limited per client and per address.',
+      security: [], body: EmailLinkBody, response: { 202: EmailLinkAccepted, ...errorResponses(400, 409, 429) },
+    },
+  }, async (request, reply) => {
+    if (!opts.emailSignIn) throw new AppError('CHANNEL_NOT_CONFIGURED', 'Sign-in links need email (SMTP_URL or SMTP_HOST), which is not configured');
+    const { email } = request.body as EmailLinkBodyT;
+    try {
+      const { queued } = await requestSignInLink(sql, email, request.ip);
+      request.log.info({ queued }, 'sign-in link asked for');
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'RATE_LIMITED') reply.header('Retry-After', (err.details as { retryAfterSeconds: number }).retryAfterSeconds);
+      throw err;
+    }
+    return reply.code(202).send({ message: LINK_SENT });
+  });
+
+  app.post('/api/session/email-link/use', {
+    config: { scope: null },
+    schema: {
+      tags, summary: 'Sign in with an emailed link: once, within 15 minutes; the session is the reviewer\'s',
+      security: [], body: UseEmailLinkBody, response: { 201: SessionInfo, ...errorResponses(400, 410) },
+    },
+  }, async (request, reply) => {
+    const { token } = request.body as UseEmailLinkBodyT;
+    const { session, reviewer } = await useSignInLink(sql, token.trim(), { ip: request.ip, userAgent: request.headers['user-agent'], requestId: request.id });
+    sessions.setCookie(request, reply, await sessions.token(session), session.expiresAt);
+    request.log.info({ sessionId: session.id, reviewerId: reviewer.id }, 'dashboard session opened by a sign-in link');
+    return reply.code(201).send({
+      subject: { type: 'reviewer', id: reviewer.id, name: reviewer.name },
+      scopes: REVIEWER_SESSION_SCOPES,
+      csrfToken: sessions.csrfToken(session.id),
+      expiresAt: session.expiresAt.toISOString(),
+    });
   });
 }

@@ -21,3 +21,24 @@ export const SessionInfo = Type.Object(
   { $id: 'Session' },
 );
 export type SessionInfo = Static<typeof SessionInfo>;
+
+export const SignInMethods = Type.Object({
+  apiKey: Type.Boolean({ description: 'Sign in by pasting an API key (always)' }),
+  emailLink: Type.Boolean({ description: 'Reviewers with an email can ask for a one-time sign-in link (email is configured)' }),
+}, { $id: 'SignInMethods' });
+
+export const EmailLinkBody = Type.Object(
+  { email: Type.String({ format: 'email', maxLength: 320, description: 'The reviewer\'s address in the directory' }) },
+  { additionalProperties: false },
+);
+export type EmailLinkBody = Static<typeof EmailLinkBody>;
+
+export const EmailLinkAccepted = Type.Object({
+  message: Type.String({ description: 'The same answer whether or not the address belongs to a reviewer' }),
+}, { $id: 'EmailLinkAccepted' });
+
+export const UseEmailLinkBody = Type.Object(
+  { token: Type.String({ minLength: 20, maxLength: 200, description: 'The token of the emailed link (after "#token=")' }) },
+  { additionalProperties: false },
+);
+export type UseEmailLinkBody = Static<typeof UseEmailLinkBody>;

@@ -1,17 +1,33 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Sql } from '../db/connect.ts';
 import {
-  SESSION_ENDED_CHANNEL, authenticateSession, endSession, openSession, openSessionIds, type SessionKeyRow, type SessionRow,
+  SESSION_ENDED_CHANNEL, authenticateReviewerSession, authenticateSession, endSession, openSession, openSessionIds,
+  type SessionKeyRow, type SessionRow,
 } from './queries.ts';
+import { keyCreators } from '../keys/queries.ts';
+import type { Person } from '../requests/decider.ts';
 import { sessionSigningKey } from './secret.ts';
 import {
   CSRF_HEADER, SESSION_COOKIE, csrfToken, csrfTokenMatches, needsRenewal, signSessionToken, verifySessionToken,
   type SessionClaims, type SubjectType,
 } from './tokens.ts';
 
+/**
+ * What a reviewer signed in by an emailed link may do in the dashboard: read requests and
+ * decide them — where the rule names them as an approver, as for any channel.
+ */
+export const REVIEWER_SESSION_SCOPES = ['request:read', 'request:decide'];
+
+/** Who a session acts as, in the shape of a key's row (the reviewer's when the subject is a reviewer). */
+export type SessionSubjectRow = SessionKeyRow & {
+  subject_type: SubjectType;
+  /** The directory's reviewer, for a reviewer session. */
+  person?: Person;
+};
+
 export interface ResolvedSession {
   claims: SessionClaims;
-  key: SessionKeyRow;
+  key: SessionSubjectRow;
 }
 
 /** Dashboard sessions: opening, resolving and ending them, and their cookie. */
@@ -26,6 +42,11 @@ export class Sessions {
     return new Sessions(sql, await sessionSigningKey(sql, opts.jwtSecret), opts.rateLimitWindowMs);
   }
 
+  /** The cookie's token for a session opened elsewhere (a sign-in link, in its own transaction). */
+  token(session: SessionRow): Promise<string> {
+    return signSessionToken(this.signingKey, session);
+  }
+
   async open(subject: { type: SubjectType; id: string }, userAgent: string | undefined): Promise<{ session: SessionRow; token: string }> {
     const session = await openSession(this.sql, subject, userAgent);
     return { session, token: await signSessionToken(this.signingKey, session) };
@@ -37,10 +58,29 @@ export class Sessions {
    */
   async resolve(token: string): Promise<ResolvedSession | null> {
     const claims = await verifySessionToken(this.signingKey, token);
-    if (!claims || claims.subjectType !== 'key') return null;
+    if (!claims) return null;
+    if (claims.subjectType === 'reviewer') return this.resolveReviewer(claims);
     const key = await authenticateSession(this.sql, claims.sessionId, this.rateLimitWindowMs);
     if (!key || key.id !== claims.subjectId) return null;
-    return { claims, key };
+    return { claims, key: { ...key, subject_type: 'key' } };
+  }
+
+  /** A reviewer's session: ends at once when the reviewer is disabled or deleted. */
+  private async resolveReviewer(claims: SessionClaims): Promise<ResolvedSession | null> {
+    const row = await authenticateReviewerSession(this.sql, claims.sessionId);
+    if (!row || row.id !== claims.subjectId) return null;
+    const person: Person = {
+      reviewerId: row.id, name: row.name, keyId: row.key_id, groups: row.groups, disabled: false,
+      // Four-eyes counts the keys behind the reviewer's own key as theirs too.
+      ...(row.key_id ? { keyCreators: await keyCreators(this.sql, row.key_id) } : {}),
+    };
+    return {
+      claims,
+      key: {
+        session_id: row.session_id, expires_at: row.expires_at, id: row.id, name: row.name, scopes: REVIEWER_SESSION_SCOPES,
+        rate_limit: null, revoked_at: null, allowed: null, remaining: null, reset_ms: null, subject_type: 'reviewer', person,
+      },
+    };
   }
 
   end(sessionId: string): Promise<void> {
