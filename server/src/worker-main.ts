@@ -5,7 +5,7 @@
  * when it finishes the jobs in hand and releases the rest.
  */
 import { channelsFromConfig, closeChannels } from './channels/registry.ts';
-import { connect } from './db/connect.ts';
+import { connectPools } from './db/database.ts';
 import { embeddedUrl } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { installJobSchema } from './jobs/schema.ts';
@@ -20,14 +20,14 @@ async function main() {
 
   // Without DATABASE_URL, the embedded database of a server started from the same folder.
   const databaseUrl = config.DATABASE_URL ?? embeddedUrl(config.EMBEDDED_PG_PORT, 'agentgate');
-  const sql = connect(databaseUrl, { max: config.WORKER_CONCURRENCY + 2, applicationName: 'agentgate-worker' });
-  await migrate(sql);
-  const { drained } = await installJobSchema(sql, databaseUrl, log);
+  const { pool, sql } = connectPools(databaseUrl, config, { max: config.WORKER_CONCURRENCY + 2, applicationName: 'agentgate-worker' });
+  await migrate(pool);
+  const { drained } = await installJobSchema(pool, databaseUrl, log);
   if (drained) log.info({ jobs: drained }, 'moved parked jobs into the queue');
 
   countCommittedEvents();
   const channels = channelsFromConfig(config, log);
-  const worker = await startWorker({ databaseUrl, sql, log, channels, ...workerSettings(config) });
+  const worker = await startWorker({ databaseUrl, sql, log, channels, ...workerSettings(config), connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS });
   log.info({ poolId: worker.poolId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
   if (config.METRICS_PORT !== undefined && !config.METRICS_TOKEN) log.warn('METRICS_PORT is set without METRICS_TOKEN: the worker serves no metrics');
   const metrics = config.METRICS_PORT !== undefined && config.METRICS_TOKEN

@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import { connect, type Sql } from './connect.ts';
+import { withQueryDeadline } from './deadline.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
 
 export interface Database {
@@ -21,4 +22,22 @@ export async function openDatabase(config: Config, log: (msg: string) => void, o
     await admin.end();
   }
   return { url: pg.url.replace(/\/postgres$/, '/agentgate'), embedded: true, stop: pg.stop };
+}
+
+export interface Pools {
+  /** Unbounded: migrations, graphile-worker's schema, projection rebuilds (they may take long). */
+  pool: Sql;
+  /** The same pool where every call has DB_QUERY_TIMEOUT_MS (everything the server does at run time). */
+  sql: Sql;
+}
+
+/** The process's pool with the configured connect timeout and reconnection pace, and its bounded view. */
+export function connectPools(url: string, config: Config, opts: { max: number; applicationName?: string }): Pools {
+  const pool = connect(url, {
+    max: opts.max,
+    ...(opts.applicationName ? { applicationName: opts.applicationName } : {}),
+    connectTimeout: config.DB_CONNECT_TIMEOUT_MS / 1000,
+    reconnectMaxDelayMs: config.DB_RECONNECT_MAX_DELAY_MS,
+  });
+  return { pool, sql: withQueryDeadline(pool, config.DB_QUERY_TIMEOUT_MS) };
 }

@@ -57,6 +57,8 @@ export interface AppOptions {
   corsOrigins?: string[];
   /** Extra checks for GET /health?deep=true (e.g. the worker), keyed by name. */
   healthChecks?: Record<string, HealthCheck>;
+  /** GET /health?deep=true answers within this many ms (HEALTH_TIMEOUT_MS); a check still running then counts as failed. */
+  healthTimeoutMs?: number;
   webhookAllowPrivate?: boolean;
   /** Timeout of a webhook test ping sent from the API (WEBHOOK_TIMEOUT_MS). */
   webhookTimeoutMs?: number;
@@ -210,7 +212,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(sessionRoutes, { sql: opts.sql, sessions, rateLimitWindowMs, emailSignIn: opts.channels?.some((c) => c.type === 'email' && c.enabled) ?? false });
 
   await app.register(healthRoutes, {
-    sql: opts.sql, checks: opts.healthChecks ?? {},
+    sql: opts.sql, checks: opts.healthChecks ?? {}, timeoutMs: opts.healthTimeoutMs,
     hasValidKey: (request) => carriesValidKey(opts.sql, request, rateLimitWindowMs),
   });
   await app.register(dashboardRoutes);

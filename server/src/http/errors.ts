@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERRORS, type ErrorCode } from '../errors.ts';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/unavailable.ts';
 
 interface FieldProblem {
   field: string;
@@ -79,8 +80,23 @@ export function sendError(reply: FastifyReply, code: ErrorCode, message?: string
   });
 }
 
+/**
+ * The database cannot be reached (refused, shut down, full, or past DB_QUERY_TIMEOUT_MS):
+ * a 503 the client may retry, never a 500. The driver's text (addresses, user names) goes
+ * to the log only.
+ */
+export function sendDatabaseUnavailable(reply: FastifyReply) {
+  reply.header('Retry-After', DATABASE_RETRY_AFTER_SECONDS);
+  return sendError(reply, 'SERVICE_UNAVAILABLE', 'The database is unavailable; retry shortly', { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS });
+}
+
 export function errorHandler(err: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) {
+  if (isDatabaseUnavailable(err)) {
+    request.log.warn({ err: { message: err.message, code: err.code } }, 'database unavailable');
+    return sendDatabaseUnavailable(reply);
+  }
   if (err instanceof AppError) {
+    if (err.code === 'SERVICE_UNAVAILABLE' && !reply.hasHeader('Retry-After')) reply.header('Retry-After', DATABASE_RETRY_AFTER_SECONDS);
     if (err.status >= 500) request.log.error({ err }, err.message);
     return sendError(reply, err.code, err.message, err.details);
   }

@@ -33,6 +33,8 @@ export interface WorkerOptions {
   deadAfterMs: number;
   /** How often idle workers look for jobs that became due (graphile-worker polls for future run_at). */
   pollIntervalMs?: number;
+  /** How long the worker's own connections may take to open (DB_CONNECT_TIMEOUT_MS); unset = no limit. */
+  connectTimeoutMs?: number;
   log?: LogSink;
 }
 
@@ -64,6 +66,10 @@ export async function anyWorkerAlive(sql: Sql, deadAfterMs: number): Promise<boo
   return row?.alive ?? false;
 }
 
+/** Pauses before launching a runner again after it stopped on its own (the database was away too long). */
+const RELAUNCH_MIN_MS = 1_000;
+const RELAUNCH_MAX_MS = 10_000;
+
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const { sql, log } = opts;
   const events: WorkerEvents = new EventEmitter() as WorkerEvents;
@@ -84,31 +90,75 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   // Our own pool, so its error handlers outlive the runner and stop() can wait for it to
   // close: graphile-worker ends a pool it made without waiting, after removing its handlers,
   // and a connection dropped in that window (a database being dropped) would crash us.
-  const pgPool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.concurrency + 2 });
+  // A connect timeout, so that during an outage the worker's polls fail (and are retried)
+  // instead of waiting on a server that does not answer.
+  const pgPool = new pg.Pool({
+    connectionString: opts.databaseUrl, max: opts.concurrency + 2,
+    ...(opts.connectTimeoutMs ? { connectionTimeoutMillis: opts.connectTimeoutMs } : {}),
+  });
   const onPoolError = (err: Error) => log?.warn({ err }, 'worker database connection lost');
   pgPool.on('error', onPoolError);
   pgPool.on('connect', (client) => client.on('error', onPoolError));
-  const runner: Runner = await run({
-    pgPool,
-    concurrency: opts.concurrency,
-    pollInterval: opts.pollIntervalMs ?? 1000,
-    noHandleSignals: true,
-    logger: graphileLogger(log),
-    events,
-    taskList: taskList({ sql, delivery: opts.delivery, ...(opts.channels ? { channels: opts.channels } : {}), ...(log ? { log } : {}) }),
-    parsedCronItems: [], // no cron jobs (and no crontab file to look for)
-  });
+
+  let runner: Runner | null = null;
+  let stopped = false;
+  let relaunchTimer: NodeJS.Timeout | null = null;
+  let relaunchDelay = RELAUNCH_MIN_MS;
+
+  const launch = async (): Promise<void> => {
+    const started = await run({
+      pgPool,
+      concurrency: opts.concurrency,
+      pollInterval: opts.pollIntervalMs ?? 1000,
+      noHandleSignals: true,
+      logger: graphileLogger(log),
+      events,
+      taskList: taskList({ sql, delivery: opts.delivery, ...(opts.channels ? { channels: opts.channels } : {}), ...(log ? { log } : {}) }),
+      parsedCronItems: [], // no cron jobs (and no crontab file to look for)
+      // Recording a job's completion or failure goes through graphile-worker's batcher (here
+      // with no delay), which retries it while the database is away (about five minutes)
+      // and stops the pool cleanly if it stays away. Unbatched, a completion that meets a
+      // lost connection is a promise nobody handles, and Node ends the process.
+      preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+    });
+    runner = started;
+    relaunchDelay = RELAUNCH_MIN_MS;
+    const ended = (err?: unknown) => {
+      if (stopped || runner !== started) return;
+      runner = null;
+      log?.error({ err }, 'the worker pool stopped on its own; starting a new one');
+      scheduleLaunch();
+    };
+    started.promise.then(() => ended(), ended);
+  };
+  const scheduleLaunch = () => {
+    if (stopped || relaunchTimer) return;
+    relaunchTimer = setTimeout(() => {
+      relaunchTimer = null;
+      launch().catch((err) => {
+        log?.warn({ err, retryInMs: relaunchDelay }, 'the worker pool could not start; retrying');
+        relaunchDelay = Math.min(relaunchDelay * 2, RELAUNCH_MAX_MS);
+        scheduleLaunch();
+      });
+    }, relaunchDelay);
+    relaunchTimer.unref();
+  };
+
+  await launch();
   if (!poolId) throw new Error('graphile-worker started without announcing its pool');
-  const id: string = poolId;
 
   let lastBeat = 0;
-  let stopped = false;
   const beat = async () => {
-    await sql`
-      insert into worker_heartbeats (pool_id, hostname, pid) values (${id}, ${hostname()}, ${process.pid})
-      on conflict (pool_id) do update set beat_at = now()`;
-    lastBeat = Date.now();
-    const reaped = await reapDeadWorkers(sql, opts.deadAfterMs, id);
+    // Beats name the running pool; a pool launched again beats under its new id, and the
+    // old one's row ages out and is reaped like a dead process's.
+    const id = runner ? poolId : null;
+    if (id) {
+      await sql`
+        insert into worker_heartbeats (pool_id, hostname, pid) values (${id}, ${hostname()}, ${process.pid})
+        on conflict (pool_id) do update set beat_at = now()`;
+      lastBeat = Date.now();
+    }
+    const reaped = await reapDeadWorkers(sql, opts.deadAfterMs, id ?? undefined);
     if (reaped.length) log?.warn({ pools: reaped }, 'released the jobs of worker pools that stopped beating');
     await sql`select drain_job_outbox()`;
     await sql`select purge_rate_limit_hits()`;
@@ -118,16 +168,19 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     beat().catch((err) => log?.error({ err }, 'worker heartbeat failed'));
   }, opts.heartbeatMs);
   timer.unref();
-  runner.promise.catch((err) => log?.error({ err }, 'worker pool stopped with an error'));
 
   return {
-    poolId: id,
-    healthy: () => !stopped && Date.now() - lastBeat < Math.max(3 * opts.heartbeatMs, opts.heartbeatMs + 5_000),
+    get poolId() {
+      return poolId!;
+    },
+    healthy: () => !stopped && runner !== null && Date.now() - lastBeat < Math.max(3 * opts.heartbeatMs, opts.heartbeatMs + 5_000),
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
-      await runner.stop();
+      if (relaunchTimer) clearTimeout(relaunchTimer);
+      const id = poolId;
+      await runner?.stop();
       await sql`delete from worker_heartbeats where pool_id = ${id}`.catch(() => {});
       await pgPool.end();
     },

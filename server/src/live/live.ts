@@ -115,7 +115,7 @@ export class RequestWatch {
 const RECHECK_MIN_MS = 10;
 const RECHECK_MAX_MS = 1_000;
 const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 5_000;
+const RETRY_MAX_MS = 1_000;
 
 export class Live {
   readonly options: ResolvedLiveOptions;

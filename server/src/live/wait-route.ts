@@ -10,6 +10,7 @@ import type { Live, LiveListener } from './live.ts';
 import { keyRevoked } from '../keys/queries.ts';
 import { principalOf } from '../http/auth.ts';
 import { isRefusal, LIVE_RETRY_AFTER_SECONDS, refusalError, type LiveLimits } from './limits.ts';
+import { databaseWorkWithin } from '../db/deadline.ts';
 
 /**
  * Long-poll answers always carry the request object unchanged; this header says why the
@@ -18,6 +19,13 @@ import { isRefusal, LIVE_RETRY_AFTER_SECONDS, refusalError, type LiveLimits } fr
 export const WAIT_HEADER = 'X-AgentGate-Wait';
 
 const DEFAULT_TIMEOUT_SECONDS = 30;
+
+/**
+ * At its timeout a poll reads the request once more; if the database does not answer
+ * within this grace (it is down, or past saturation), the poll answers 503 instead of
+ * overrunning its timeout by a whole query deadline.
+ */
+export const WAIT_FINAL_READ_GRACE_MS = 1_500;
 
 export interface WaitRouteOptions {
   sql: Sql;
@@ -40,14 +48,15 @@ export async function waitRoute(app: FastifyInstance, opts: WaitRouteOptions) {
         `Answers at once when the request is decided, expired or cancelled; otherwise holds the connection until it is, ` +
         `or until \`timeout\` seconds (default ${Math.min(DEFAULT_TIMEOUT_SECONDS, max)}, at most ${max}) pass. ` +
         `Either way the answer is 200 with the request; the \`${WAIT_HEADER}\` header is \`complete\` or \`timeout\` ` +
-        `(the request is then still pending: ask again).`,
+        `(the request is then still pending: ask again). While the database is unavailable the answer is ` +
+        `503 SERVICE_UNAVAILABLE with Retry-After, by the timeout at the latest.`,
       params: IdParams,
       querystring: Type.Object({
         timeout: Type.Optional(Type.Number({ minimum: 0, maximum: max, default: Math.min(DEFAULT_TIMEOUT_SECONDS, max), description: 'Seconds to wait' })),
       }, { additionalProperties: false }),
       response: {
         200: ApprovalRequest,
-        ...errorResponses(400, 401, 403, 404, 429),
+        ...errorResponses(400, 401, 403, 404, 429, 503),
       },
     },
   }, async (request, reply) => {
@@ -100,9 +109,12 @@ export async function waitRoute(app: FastifyInstance, opts: WaitRouteOptions) {
         }
         const outcome = await watch.next(deadline - Date.now());
         if (outcome === 'event') continue;
-        // Deadline, client gone or shutdown: answer with the state as it is now.
-        await refuseIfRevoked();
-        const last = (await findRequest(sql, id)) ?? current;
+        // Deadline, client gone or shutdown: answer with the state as it is now (or, with
+        // the database away, a 503 by the timeout).
+        const last = await databaseWorkWithin((async () => {
+          await refuseIfRevoked();
+          return (await findRequest(sql, id)) ?? current;
+        })(), WAIT_FINAL_READ_GRACE_MS);
         // At shutdown the server waits for every connection to end: do not keep this one alive.
         if (released) reply.header('Connection', 'close');
         return reply.header(WAIT_HEADER, last.status === 'pending' ? 'timeout' : 'complete').send(last);

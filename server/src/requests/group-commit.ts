@@ -6,6 +6,7 @@
  * is appended again on its own, so the failure reaches only the one it belongs to.
  */
 import type { Sql } from '../db/connect.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { appendCreates, type AppendedCreate, type NewRequest } from './append-creates.ts';
 
 export interface GroupCommitOptions {
@@ -80,7 +81,14 @@ export class CreateAppender {
       const results = await appendCreates(this.sql, waiting.map((w) => w.item), policyVersion);
       if (results) this.stats.appended += results.length;
       waiting.forEach((w, i) => w.resolve(results ? results[i]! : null));
-    } catch {
+    } catch (err) {
+      // The database is away (or the statement outlived its deadline, and may yet commit):
+      // the outcome is unknown, so every create of the batch gets the same honest 503, and a
+      // retry with its Idempotency-Key returns what was appended, if anything was.
+      if (isDatabaseUnavailable(err)) {
+        waiting.forEach((w) => w.reject(err));
+        return;
+      }
       // Nothing of the batch was appended: each create again on its own, with its own outcome.
       this.stats.split++;
       await Promise.all(waiting.map((w) => this.appendAlone(w.item, policyVersion).then(w.resolve, w.reject)));
