@@ -102,6 +102,15 @@ export function withQueryDeadline(sql: Sql, timeoutMs: number): Sql {
         try {
           const out = fn(wrap(tx));
           return await (Array.isArray(out) ? Promise.all(out) : out);
+        } catch (err) {
+          // A statement outlived its deadline: the body failed, so postgres.js will roll back
+          // and never commit. Answer now rather than wait for the ROLLBACK on a connection
+          // that may not be answering.
+          if (err instanceof DatabaseTimeoutError && !abandoned) {
+            abandoned = true;
+            reject(err);
+          }
+          throw err;
         } finally {
           // Then COMMIT (or ROLLBACK) has its own deadline.
           if (!abandoned) timer = setTimeout(giveUp('the database did not finish the transaction'), timeoutMs);

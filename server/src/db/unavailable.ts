@@ -38,6 +38,8 @@ const SQLSTATES = new Set([
 
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (err instanceof DatabaseTimeoutError) return true;
+  // Node tries each address of a host name in turn and reports every refusal together.
+  if (err instanceof AggregateError && err.errors.some(isDatabaseUnavailable)) return true;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return false;
   // Class 08: connection exceptions (connection_failure, protocol violation on connect...).
