@@ -227,3 +227,25 @@ t.test('the channel is listed on; a test message reaches the default channel', a
     return channels.find((c) => c.type === 'discord')?.lastDelivery?.status === 'posted';
   }, 'the last delivery listed');
 });
+
+t.test('a disabled reviewer and the requester themself (four eyes) change nothing and are told why', async (t) => {
+  const { discord, keys, h, agent } = await setup(t);
+  const carol = '1300000000000000003';
+  const dave = '1300000000000000004';
+  // Carol is the person behind the agent's key; Dave is on call but disabled.
+  t.equal((await h.call('POST', '/api/reviewers', { body: { name: 'Carol', discordUserId: carol, groups: ['oncall'], keyId: agent.id } })).statusCode, 201);
+  const d = (await h.call('POST', '/api/reviewers', { body: { name: 'Dave', discordUserId: dave, groups: ['oncall'] } })).json();
+  t.equal((await h.call('PATCH', `/api/reviewers/${d.id}`, { body: { disabled: true } })).statusCode, 200);
+  const request = await routed(h, agent.key, { approvers: ['group:oncall'], channels: [`discord:${CHANNEL}`] });
+  const message = await messageFor(discord, request.id);
+  const approve = buttons(message)[0]!.custom_id!;
+
+  const own = await send(h, keys.privateKey, buttonClick(carol, approve, message));
+  t.match(own.json(), { type: 4, data: { flags: EPHEMERAL, content: /^Not decided: a request cannot be decided by the key that created it/ } });
+  const disabled = await send(h, keys.privateKey, buttonClick(dave, approve, message));
+  t.match(disabled.json(), { type: 4, data: { flags: EPHEMERAL, content: /Dave is disabled/ } });
+  t.equal(await status(h, request.id), 'pending');
+  t.same((await events(h, request.id, 'request.decision_refused')).map((e) => [e.data.externalId, e.data.code]), [
+    [carol, 'SELF_APPROVAL_FORBIDDEN'], [dave, 'REVIEWER_DISABLED'],
+  ]);
+});
