@@ -1,4 +1,6 @@
-import { gzipSync } from 'node:zlib';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 import solid from 'vite-plugin-solid';
 
@@ -21,10 +23,38 @@ function bundleBudget(): Plugin {
   };
 }
 
+/**
+ * Writes a Brotli (.br) and a gzip (.gz) copy beside each built script, style sheet and
+ * SVG, compressed once at their best levels; the server sends whichever the browser
+ * accepts (server/src/http/dashboard.ts), so no request pays for compression.
+ */
+const COMPRESSIBLE = /\.(js|css|svg|html|json|txt)$/;
+function precompress(): Plugin {
+  return {
+    name: 'agentgate-precompress',
+    apply: 'build',
+    writeBundle(options, bundle) {
+      const dir = options.dir!;
+      let raw = 0;
+      let br = 0;
+      for (const [name, file] of Object.entries(bundle)) {
+        if (!COMPRESSIBLE.test(name) || !name.startsWith('assets/')) continue;
+        const body = Buffer.from(file.type === 'chunk' ? file.code : file.source);
+        const brotli = brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length } });
+        writeFileSync(path.join(dir, `${name}.br`), brotli);
+        writeFileSync(path.join(dir, `${name}.gz`), gzipSync(body, { level: 9 }));
+        raw += body.length;
+        br += brotli.length;
+      }
+      console.log(`dashboard assets: ${(raw / 1024).toFixed(1)} kB, ${(br / 1024).toFixed(1)} kB as Brotli (precompressed .br and .gz beside them)`);
+    },
+  };
+}
+
 const api = process.env.AGENTGATE_URL ?? 'http://localhost:3000';
 
 export default defineConfig({
-  plugins: [solid(), bundleBudget()],
+  plugins: [solid(), bundleBudget(), precompress()],
   // @agentgate/sdk from its sources (the workspace's condition), not its published build.
   resolve: { conditions: ['@agentgate/source', ...defaultClientConditions] },
   build: {

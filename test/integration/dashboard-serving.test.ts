@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import t from 'tap';
 import { testApp } from '../helpers/app.ts';
@@ -31,6 +32,28 @@ t.test('the built dashboard is served at / with the right caching, offline', asy
     t.equal(r.statusCode, 200, `${route} opens the dashboard`);
     t.equal(r.body, index.body);
   }
+
+  // Sent compressed (written at build time) to whoever accepts it, with the same caching.
+  const original = readFileSync(path.join(DASHBOARD_DIST, 'assets', js));
+  const css = assets.find((f) => /^index-[\w-]+\.css$/.test(f))!;
+  for (const [file, type] of [[js, /javascript/], [css, /text\/css/]] as const) {
+    const plain = readFileSync(path.join(DASHBOARD_DIST, 'assets', file));
+    const br = await h.app.inject({ method: 'GET', url: `/assets/${file}`, headers: { 'accept-encoding': 'gzip, deflate, br, zstd' } });
+    t.equal(br.statusCode, 200);
+    t.equal(br.headers['content-encoding'], 'br', `${file}: Brotli to a browser that takes it`);
+    t.match(br.headers['content-type'], type);
+    t.match(br.headers.vary, /accept-encoding/i, 'caches keep the encodings apart');
+    t.equal(br.headers['cache-control'], 'public, max-age=31536000, immutable');
+    t.ok(brotliDecompressSync(br.rawPayload).equals(plain), 'the same file once decompressed');
+    t.ok(br.rawPayload.length < plain.length / 2, `${file}: ${plain.length} bytes sent as ${br.rawPayload.length}`);
+  }
+  const gz = await h.app.inject({ method: 'GET', url: `/assets/${js}`, headers: { 'accept-encoding': 'gzip' } });
+  t.equal(gz.headers['content-encoding'], 'gzip', 'gzip where Brotli is not accepted');
+  t.ok(gunzipSync(gz.rawPayload).equals(original));
+  const identity = await h.app.inject({ method: 'GET', url: `/assets/${js}`, headers: { 'accept-encoding': 'identity' } });
+  t.equal(identity.headers['content-encoding'], undefined, 'plain to a client that takes no encoding');
+  t.ok(identity.rawPayload.equals(original));
+  t.match(identity.headers.vary, /accept-encoding/i);
 
   const missing = await h.app.inject({ method: 'GET', url: '/assets/nope-123.js' });
   t.equal(missing.statusCode, 404);

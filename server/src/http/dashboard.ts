@@ -1,6 +1,7 @@
 /**
  * Serves the built dashboard (web/dist, made by `npm run build`, which `npm install` runs):
- * content-hashed assets cached for a year, index.html never cached, and index.html for
+ * content-hashed assets cached for a year and sent precompressed (Brotli or gzip, written
+ * at build time), index.html never cached, and index.html for
  * every client route (an SPA fallback) so a shared URL such as /requests/req_… opens.
  * Nothing is fetched from elsewhere: the bundle carries its own fonts-free CSS and scripts.
  */
@@ -45,6 +46,9 @@ export async function dashboardRoutes(app: FastifyInstance, opts: { dist?: strin
     await app.register(fastifyStatic, {
       root: path.join(dist, 'assets'),
       prefix: '/assets/',
+      // The build writes .br and .gz copies of each asset: sent to browsers that accept
+      // them (with Vary: Accept-Encoding), the plain file to anything else.
+      preCompressed: true,
       // Names carry a content hash: a changed file is a new URL.
       cacheControl: false,
       etag: false,
