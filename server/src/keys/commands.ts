@@ -28,29 +28,47 @@ export async function createKey(sql: Sql, fields: KeyFields, metadata: EventMeta
 
 export const SYSTEM_METADATA: EventMetadata = { actor: { type: 'system', id: 'system', name: 'system' }, channel: 'system' };
 
-/** Serialises bootstrap between processes starting together. */
-const BOOTSTRAP_LOCK = 727_011_002;
+/**
+ * Thrown inside the bootstrap transaction when a key already exists: it rolls back the (empty)
+ * transaction and tells the caller there is nothing to do.
+ */
+class AlreadyBootstrapped extends Error {
+  constructor(readonly id?: string) { super('an admin key already exists'); }
+}
 
 /**
  * First start: with ADMIN_API_KEY, make sure that key exists (seeded once); without it,
  * create an admin key only if no key was ever created, and return its plaintext to print.
+ * Processes starting together are serialised by a transaction-scoped lock, and the check and
+ * the append share one transaction, so a pool of one connection is enough.
  */
 export async function bootstrapAdminKey(sql: Sql, adminApiKey?: string): Promise<{ created: boolean; key?: string; id?: string }> {
-  const conn = await sql.reserve();
+  const plaintext = adminApiKey ?? generateApiKey();
+  const id = newId('apikey');
+  const fields: KeyFields = { name: adminApiKey ? 'admin (ADMIN_API_KEY)' : 'bootstrap admin', scopes: ['admin'], rateLimit: null };
   try {
-    await conn`select pg_advisory_lock(${BOOTSTRAP_LOCK})`;
-    if (adminApiKey) {
-      const [existing] = await conn<{ id: string }[]>`select id from api_keys where key_hash = ${hashApiKey(adminApiKey)}`;
-      if (existing) return { created: false, id: existing.id };
-      const { id } = await createKey(sql, { name: 'admin (ADMIN_API_KEY)', scopes: ['admin'], rateLimit: null }, SYSTEM_METADATA, adminApiKey);
-      return { created: true, id };
-    }
-    const [anyKey] = await conn`select 1 from events where stream_type = 'apikey' limit 1`;
-    if (anyKey) return { created: false };
-    const { id, key } = await createKey(sql, { name: 'bootstrap admin', scopes: ['admin'], rateLimit: null }, SYSTEM_METADATA);
-    return { created: true, id, key };
-  } finally {
-    await conn`select pg_advisory_unlock(${BOOTSTRAP_LOCK})`;
-    conn.release();
+    await executeCommand(sql, {
+      streamId: streamId('apikey', id),
+      streamType: 'apikey',
+      newStream: true,
+      serializeOn: 'agentgate:bootstrap-admin-key',
+      prepare: async (tx) => {
+        if (adminApiKey) {
+          const [existing] = await tx<{ id: string }[]>`select id from api_keys where key_hash = ${hashApiKey(adminApiKey)}`;
+          if (existing) throw new AlreadyBootstrapped(existing.id);
+        } else {
+          const [anyKey] = await tx`select 1 from events where stream_type = 'apikey' limit 1`;
+          if (anyKey) throw new AlreadyBootstrapped();
+        }
+      },
+      initial: initialKeyState,
+      evolve: evolveKey,
+      decide: (s) => decideKey({ type: 'create', id, keyHash: hashApiKey(plaintext), keyPrefix: displayPrefix(plaintext), fields, by: SYSTEM_GRANTOR }, s),
+      metadata: SYSTEM_METADATA,
+    });
+  } catch (err) {
+    if (err instanceof AlreadyBootstrapped) return { created: false, ...(err.id ? { id: err.id } : {}) };
+    throw err;
   }
+  return adminApiKey ? { created: true, id } : { created: true, id, key: plaintext };
 }
