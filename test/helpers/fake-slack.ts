@@ -20,6 +20,12 @@ export interface FakeSlack {
   updates(): SlackCall[];
   /** Hold the next chat.postMessage answers until released (the message is kept, the answer waits). */
   holdPosts(): () => void;
+  /**
+   * Hold posts to one channel *before* Slack takes them: the message exists only once
+   * released; a caller that hangs up meanwhile (a killed worker) leaves no message, as when
+   * Slack never got the request. Returns the release; `waiting()` counts the held posts.
+   */
+  holdPostsTo(channel: string): { release(): void; waiting(): number; abandoned(): number };
 }
 
 const CHANNEL_IDS: Record<string, string> = {};
@@ -38,9 +44,18 @@ export async function fakeSlack(t: Test): Promise<FakeSlack> {
   const calls: SlackCall[] = [];
   let ts = 1_700_000_000;
   let held: Promise<void> | null = null;
+  const before = new Map<string, { gate: Promise<void>; waiting: number; abandoned: number }>();
   const server = createServer(async (req, res) => {
     const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
     const args = await readBody(req);
+    const gate = method === 'chat.postMessage' ? before.get(String(args.channel)) : undefined;
+    if (gate) {
+      gate.waiting++;
+      const hungUp = new Promise<'gone'>((resolve) => res.once('close', () => resolve('gone')));
+      const outcome = await Promise.race([gate.gate.then(() => 'go' as const), hungUp]);
+      gate.waiting--;
+      if (outcome === 'gone') { gate.abandoned++; return; }
+    }
     calls.push({ method, args });
     const reply = (body: object) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ ok: true, ...body })); };
     switch (method) {
@@ -72,6 +87,16 @@ export async function fakeSlack(t: Test): Promise<FakeSlack> {
     calls,
     posted: () => calls.filter((c) => c.method === 'chat.postMessage'),
     updates: () => calls.filter((c) => c.method === 'chat.update'),
+    holdPostsTo(channel) {
+      let release!: () => void;
+      const entry = { gate: new Promise<void>((r) => { release = r; }), waiting: 0, abandoned: 0 };
+      before.set(channel, entry);
+      return {
+        release: () => { before.delete(channel); release(); },
+        waiting: () => entry.waiting,
+        abandoned: () => entry.abandoned,
+      };
+    },
     holdPosts() {
       let release!: () => void;
       held = new Promise((r) => { release = r; });
