@@ -18,6 +18,8 @@ create index audit_log_request_idx on audit_log (request_id, id);
 create index audit_log_event_type_idx on audit_log (event_type, id);
 create index audit_log_created_idx on audit_log (created_at, id);
 create index audit_log_actor_idx on audit_log ((actor->>'name'), id);
+-- Filters by printed actor (key:ops-bot) and the distinct-actor list (a loose index scan).
+create index audit_log_actor_type_name_idx on audit_log ((actor->>'type'), (actor->>'name'));
 
 create or replace function project_audit_log(e events) returns void language plpgsql as $$
 declare

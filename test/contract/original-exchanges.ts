@@ -1,17 +1,19 @@
 /**
  * The HTTP exchanges the original project's clients make (agentkitai/agentgate: its SDK
  * `packages/sdk/src/client.ts`, CLI `packages/cli/src/api.ts`, MCP server
- * `packages/mcp/src/tools.ts` over `packages/core/src/http-client.ts`), written down as
+ * `packages/mcp/src/tools.ts` over `packages/core/src/http-client.ts`, and the audit calls of
+ * its dashboard, `packages/dashboard/src/api.ts`), written down as
  * data: each request exactly as that client sends it (method, path and query, headers,
  * body), and what that client then reads from the answer. Replayed in order by
  * original-clients.test.ts against a real server, so that a change which would break one
  * of those clients fails here.
  *
  * Headers matter: the SDK and the CLI send `Content-Type: application/json` on every call,
- * GETs and DELETEs without a body included; the MCP server's client sends it only with a body.
+ * GETs and DELETEs without a body included; the MCP server's client and the dashboard send it
+ * only with a body.
  */
 
-export type Client = 'sdk' | 'cli' | 'mcp';
+export type Client = 'sdk' | 'cli' | 'mcp' | 'dashboard';
 
 /** Values captured from earlier answers (request ids, policy ids, …). */
 export type Vars = Record<string, string>;
@@ -63,6 +65,30 @@ function requestList(b: any): string[] {
       && typeof b?.pagination?.offset === 'number' && typeof b?.pagination?.hasMore === 'boolean', 'pagination { total, limit, offset, hasMore }'],
   ).concat(...(Array.isArray(b?.requests) ? b.requests.map(approvalRequest) : []));
 }
+
+/** What the dashboard's audit page reads from an entry (AuditEntryWithRequest), printing `actor` as text. */
+function auditEntry(e: any): string[] {
+  return problems(
+    [typeof e?.id === 'string', 'id is a string'],
+    [typeof e?.eventType === 'string', 'eventType is a string'],
+    [typeof e?.actor === 'string' && e.actor.length > 0, `actor is printable text (got ${JSON.stringify(e?.actor)})`],
+    [isIso(e?.createdAt), 'createdAt is a date'],
+    [e?.details === null || typeof e?.details === 'object', 'details is an object or null'],
+    [e?.request === null || (typeof e?.request?.id === 'string' && typeof e?.request?.action === 'string'
+      && typeof e?.request?.status === 'string' && typeof e?.request?.urgency === 'string'), 'request is { id, action, status, urgency } or null'],
+  );
+}
+
+function auditList(b: any): string[] {
+  return problems(
+    [Array.isArray(b?.entries), 'entries is an array'],
+    [typeof b?.pagination?.total === 'number' && typeof b?.pagination?.limit === 'number'
+      && typeof b?.pagination?.offset === 'number' && typeof b?.pagination?.hasMore === 'boolean', 'pagination { total, limit, offset, hasMore }'],
+  ).concat(...(Array.isArray(b?.entries) ? b.entries.map(auditEntry) : []));
+}
+
+/** A date input's value (YYYY-MM-DD), `days` from today (UTC). */
+const day = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 
 const capture = (v: Vars, name: string, value: unknown) => {
   if (typeof value === 'string') v[name] = value;
@@ -221,6 +247,44 @@ export const EXCHANGES: Exchange[] = [
   {
     client: 'mcp', call: 'handleDeletePolicy() (agentgate_delete_policy)', method: 'DELETE', path: (v) => `/api/policies/${v.mcpPolicy}`,
     status: 200, reads: (b) => problems([b?.success === true, 'success: true']),
+  },
+
+  // Dashboard: the audit page (api.listAuditEntries, getAuditActions, getAuditActors, getAuditLog)
+  {
+    client: 'dashboard', call: 'listAuditEntries({ action, status, from, to }) with date inputs', method: 'GET',
+    path: () => `/api/audit?action=deploy&status=approved&from=${day(-1)}&to=${day(0)}&limit=20`,
+    status: 200,
+    reads: (b, v) => auditList(b).concat(problems(
+      [b?.entries?.length >= 2, 'the approved deploy\'s entries, through the end of today'],
+      [b?.entries?.every((e: any) => e.request?.action === 'deploy' && e.request?.status === 'approved'), 'only approved deploys'],
+      [b?.entries?.some((e: any) => e.request?.id === v.cliRequest), 'the CLI\'s approved deploy is among them'],
+    )),
+  },
+  {
+    client: 'dashboard', call: 'listAuditEntries({ eventType, limit, offset })', method: 'GET', path: () => '/api/audit?eventType=created&limit=2&offset=1',
+    status: 200, reads: (b) => auditList(b).concat(problems([b?.pagination?.offset === 1 && b?.entries?.length === 2, 'offset 1, two entries'])),
+  },
+  {
+    client: 'dashboard', call: 'getAuditActors()', method: 'GET', path: () => '/api/audit/actors',
+    status: 200,
+    reads: (b, v) => {
+      const keyActor = Array.isArray(b?.actors) ? b.actors.find((a: unknown) => typeof a === 'string' && a.startsWith('key:')) : undefined;
+      capture(v, 'auditActor', keyActor);
+      return problems([Array.isArray(b?.actors) && b.actors.every((a: unknown) => typeof a === 'string'), 'actors is an array of strings'],
+        [typeof keyActor === 'string', 'a key is among the actors']);
+    },
+  },
+  {
+    client: 'dashboard', call: 'listAuditEntries({ actor }) with an actor from the list', method: 'GET', path: (v) => `/api/audit?actor=${encodeURIComponent(v.auditActor!)}`,
+    status: 200, reads: (b, v) => auditList(b).concat(problems([b?.entries?.length > 0 && b.entries.every((e: any) => e.actor === v.auditActor), 'only that actor\'s entries'])),
+  },
+  {
+    client: 'dashboard', call: 'getAuditActions()', method: 'GET', path: () => '/api/audit/actions',
+    status: 200, reads: (b) => problems([Array.isArray(b?.actions) && b.actions.includes('deploy') && b.actions.includes('send_email'), 'actions lists deploy and send_email']),
+  },
+  {
+    client: 'dashboard', call: 'getAuditLog(id)', method: 'GET', path: (v) => `/api/requests/${v.cliRequest}/audit`,
+    status: 200, reads: (b) => problems([Array.isArray(b) && b.length >= 2, 'created and approved']).concat(...(Array.isArray(b) ? b.map(auditEntry) : [])),
   },
 ];
 

@@ -165,8 +165,11 @@ t.test('bad input', async (t) => {
     await refused(t, h, list('cursor=garbage'), 400, 'INVALID_CURSOR');
     await refused(t, h, list(`cursor=${Buffer.from('{"c":"yesterday","i":"x"}').toString('base64url')}`), 400, 'INVALID_CURSOR');
     await refused(t, h, list(`sort=urgency&cursor=${cursor}`), 400, 'INVALID_CURSOR');
-    await refused(t, h, ['GET', '/api/audit?limit=100000', {}], 400, 'VALIDATION_ERROR');
+    await refused(t, h, ['GET', '/api/audit?limit=0', {}], 400, 'VALIDATION_ERROR');
     await refused(t, h, ['GET', '/api/audit?from=last-week', {}], 400, 'VALIDATION_ERROR');
+    await refused(t, h, ['GET', '/api/audit?to=2026-02-30', {}], 400, 'VALIDATION_ERROR');
+    await refused(t, h, ['GET', '/api/audit?status=approvd', {}], 400, 'VALIDATION_ERROR');
+    await refused(t, h, ['GET', `/api/audit?offset=1&cursor=${Buffer.from('9').toString('base64url')}`, {}], 400, 'VALIDATION_ERROR');
   });
 
   t.test('error bodies and request ids', async (t) => {

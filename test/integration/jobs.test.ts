@@ -110,11 +110,11 @@ t.test('expiry: a pending request with a short TTL becomes expired, with its aud
     return res.status === 'expired' && res;
   }, 'the request to expire');
   t.match(expired, { status: 'expired', decidedBy: 'system' });
-  const trail = (await h.call('GET', `/api/requests/${pending.id}/audit`)).json() as Array<{ streamId: string; eventType: string; actor: { name: string } }>;
+  const trail = (await h.call('GET', `/api/requests/${pending.id}/audit`)).json() as Array<{ streamId: string; eventType: string; actor: string; actorInfo: { name: string } }>;
   // The request's own events (its trail also lists webhook deliveries as they are made).
   const audit = trail.filter((e) => e.streamId === `request-${pending.id}`);
   t.same(audit.map((e) => e.eventType), ['created', 'expired']);
-  t.match(audit[1], { actor: { type: 'system', name: 'worker' } });
+  t.match(audit[1], { actor: 'system', actorInfo: { type: 'system', name: 'worker' } });
 
   const [got] = await r.waitFor(1);
   t.match(got!.json, { event: 'request.expired', data: { id: pending.id, status: 'expired' } });

@@ -241,13 +241,13 @@ t.test('policies decide at request creation', async (t) => {
   // the audit trail names the policy and the version that decided
   const audit = await h.call('GET', `/api/requests/${approved.id}/audit`, { key: agent.key });
   t.equal(audit.statusCode, 200);
-  const entries = audit.json() as { eventType: string; actor: { type: string; id: string }; details: Record<string, unknown> }[];
+  const entries = audit.json() as { eventType: string; actor: string; actorInfo: { type: string; id: string }; details: Record<string, unknown> }[];
   t.same(entries.map((e) => e.eventType), ['created'], 'one fact, one entry: the outcome and the decision are inside');
   t.match(entries[0]!.details, {
     policy: { decision: 'auto_approve', policyId: approve.id, policyVersion: 1, ruleIndex: 0 },
     autoDecision: { status: 'approved', decider: { type: 'policy', id: approve.id } },
   });
-  t.match(entries[0]!.actor, { type: 'key', id: agent.id }, 'the requester made the request; the policy is named as the decider');
+  t.match(entries[0]!.actorInfo, { type: 'key', id: agent.id }, 'the requester made the request; the policy is named as the decider');
 
   // an update is a new version; later requests record it
   const put = await h.call('PUT', `/api/policies/${approve.id}`, { body: { name: 'approve-small-mail', priority: 10, rules: [

@@ -90,8 +90,8 @@ t.test('the decider is the principal; decidedBy is only a label', async (t) => {
   t.equal(event?.data.label, 'admin@example.com', 'and the label beside it');
   t.equal(event?.metadata.actor.id, reviewer.id, 'the actor is the key');
   const audit = await h.call('GET', `/api/requests/${id}/audit`, { key: reviewer.key });
-  const denied = (audit.json() as { eventType: string; actor: { id: string } }[]).find((e) => e.eventType === 'denied');
-  t.equal(denied?.actor.id, reviewer.id, 'the audit trail names the key');
+  const denied = (audit.json() as { eventType: string; actorInfo: { id: string } }[]).find((e) => e.eventType === 'denied');
+  t.equal(denied?.actorInfo.id, reviewer.id, 'the audit trail names the key');
 });
 
 t.test('cancel', async (t) => {

@@ -64,7 +64,7 @@ t.test('approvers name reviewers and groups; a linked key decides as its reviewe
   t.equal(aliceTry.statusCode, 200, aliceTry.body);
   t.same(aliceTry.json().decider, { type: 'reviewer', id: alice.id, name: 'Alice', keyId: aliceKey.id }, 'recorded as Alice, with her key');
   const audit = (await h.call('GET', `/api/requests/${id}/audit`)).json();
-  t.match(audit.at(-1), { eventType: 'approved', actor: { type: 'reviewer', id: alice.id, name: 'Alice', keyId: aliceKey.id } });
+  t.match(audit.at(-1), { eventType: 'approved', actor: 'reviewer:Alice', actorInfo: { type: 'reviewer', id: alice.id, name: 'Alice', keyId: aliceKey.id } });
 
   // Disabled, Alice's key is only a key again: not in the group.
   await h.call('PATCH', `/api/reviewers/${alice.id}`, { body: { disabled: true } });

@@ -10,6 +10,7 @@ import { eventCommands } from './commands/events.ts';
 import { hookCommands } from './commands/hook.ts';
 import { keyCommands, overrideCommands, policyCommands, webhookCommands } from './commands/admin.ts';
 import { channelCommands } from './commands/channels.ts';
+import { auditCommands } from './commands/audit.ts';
 
 export function buildProgram(run: Run): Command {
   const program = new Command('agentgate')
@@ -29,6 +30,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 the request was denied, expired or cancell
   overrideCommands(program, run);
   webhookCommands(program, run);
   channelCommands(program, run);
+  auditCommands(program, run);
   hookCommands(program, run);
   // Every command and subcommand reports usage errors the same way (exit 2).
   const override = (cmd: Command) => {

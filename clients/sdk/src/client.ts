@@ -296,6 +296,18 @@ export class AgentGateClient {
     return this.transport.call('/api/audit', { query: { ...query }, signal: opts.signal });
   }
 
+  /** The distinct actors of the audit log as entries print them (`key:ops-bot`, `policy:…`, `system`), sorted. */
+  async auditActors(opts: CallSignal = {}): Promise<string[]> {
+    const body = await this.transport.call<{ actors: string[] }>('/api/audit/actors', { signal: opts.signal });
+    return body.actors;
+  }
+
+  /** The distinct actions of requests, sorted. */
+  async auditActions(opts: CallSignal = {}): Promise<string[]> {
+    const body = await this.transport.call<{ actions: string[] }>('/api/audit/actions', { signal: opts.signal });
+    return body.actions;
+  }
+
   /**
    * Live events over a WebSocket, as an async iterator; on a dropped connection it
    * reconnects and resumes after the last event it delivered, so nothing is skipped or repeated.

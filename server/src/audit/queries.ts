@@ -1,5 +1,10 @@
+/**
+ * Reads of the audit log (the `audit_log` projection, one entry per event). Every query of
+ * the log lives here, so the projection's shape can change without touching the routes.
+ */
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
+import { actorLabel, parseActorFilter, type ActorInfo } from './actor.ts';
 
 interface AuditRow {
   id: number;
@@ -8,10 +13,13 @@ interface AuditRow {
   event_type: string;
   event_name: string;
   action: string | null;
-  actor: { type: string; id: string; name: string };
+  actor: ActorInfo;
   channel: string | null;
   details: Record<string, unknown>;
   created_at: Date;
+  r_action: string | null;
+  r_status: string | null;
+  r_urgency: string | null;
 }
 
 export interface AuditEntry {
@@ -22,10 +30,12 @@ export interface AuditEntry {
   eventType: string;
   event: string;
   action: string | null;
-  actor: { type: string; id: string; name: string };
+  actor: string;
+  actorInfo: ActorInfo;
   channel: string | null;
   details: Record<string, unknown>;
   createdAt: string;
+  request: { id: string; action: string; status: string; urgency: string } | null;
 }
 
 const toEntry = (r: AuditRow): AuditEntry => ({
@@ -36,47 +46,102 @@ const toEntry = (r: AuditRow): AuditEntry => ({
   eventType: r.event_type,
   event: r.event_name,
   action: r.action,
-  actor: r.actor,
+  actor: actorLabel(r.actor),
+  actorInfo: r.actor,
   channel: r.channel,
   details: r.details,
   createdAt: r.created_at.toISOString(),
+  // The request as it stands now (the original's join), beside the event that touched it.
+  request: r.request_id && r.r_status
+    ? { id: r.request_id, action: r.r_action!, status: r.r_status, urgency: r.r_urgency! }
+    : null,
 });
 
+const withRequest = (sql: Sql) => sql`
+  select a.*, r.action as r_action, r.status as r_status, r.urgency as r_urgency
+  from audit_log a left join requests r on r.id = a.request_id`;
+
 export async function requestAudit(sql: Sql, requestId: string): Promise<AuditEntry[]> {
-  const rows = await sql<AuditRow[]>`select * from audit_log where request_id = ${requestId} order by id`;
+  const rows = await sql<AuditRow[]>`${withRequest(sql)} where a.request_id = ${requestId} order by a.id`;
   return rows.map(toEntry);
 }
 
 export interface AuditSearch {
   eventType?: string;
   action?: string;
+  /** The request's current status (pending, approved, denied, expired, cancelled). */
+  status?: string;
+  /** `key:ops-bot`, `policy:small-payments`, `reviewer:Alice`, `system`; or a bare name or id. */
   actor?: string;
   requestId?: string;
+  /** ISO-8601 instant, or a date alone (YYYY-MM-DD: from the start of that day, UTC). */
   from?: string;
+  /** ISO-8601 instant (exclusive), or a date alone (YYYY-MM-DD: to the end of that day, UTC). */
   to?: string;
   limit?: number;
+  offset?: number;
   cursor?: string;
 }
 
-/** Newest first; the cursor is the position of the last entry of the previous page. */
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * A `from`/`to` bound as the instant it stands for. A date alone covers that whole UTC day:
+ * `from=2026-12-04` starts at 2026-12-04T00:00Z, `to=2026-12-04` ends before 2026-12-05T00:00Z.
+ */
+export function dateBound(value: string, which: 'from' | 'to'): Date {
+  const m = DATE_ONLY.exec(value);
+  if (!m) {
+    const at = DATE_TIME.test(value) ? new Date(value) : new Date(NaN);
+    if (Number.isNaN(at.getTime())) throw new AppError('VALIDATION_ERROR', `${which} is not a date`, [{ field: `querystring.${which}`, message: 'must be a date (YYYY-MM-DD) or an ISO-8601 date-time' }]);
+    return at;
+  }
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) {
+    throw new AppError('VALIDATION_ERROR', `${which} is not a calendar date`, [{ field: `querystring.${which}`, message: `${value} is not a calendar date` }]);
+  }
+  return which === 'from' ? day : new Date(day.getTime() + 86_400_000);
+}
+
+function actorCondition(sql: Sql, text: string) {
+  const f = parseActorFilter(text);
+  // A bare name or id keeps working as it always did; `type:name` is the printed form.
+  const plain = sql`a.actor->>'name' = ${f.text} or a.actor->>'id' = ${f.text}`;
+  if (f.kind === 'plain') return sql`and (${plain})`;
+  if (f.name === null) return sql`and (a.actor->>'type' = ${f.type} or ${plain})`;
+  return sql`and ((a.actor->>'type' = ${f.type} and a.actor->>'name' in (${f.name}, ${`${f.type}:${f.name}`})) or ${plain})`;
+}
+
+/**
+ * Newest first. Pages by `cursor` (the position of the last entry of the previous page:
+ * stable while the log grows) or by `offset` (the original API's way), not both.
+ */
 export async function searchAudit(sql: Sql, q: AuditSearch) {
   const limit = q.limit ?? 50;
+  const offset = q.offset ?? 0;
   let before: number | null = null;
   if (q.cursor !== undefined) {
+    if (q.offset) throw new AppError('VALIDATION_ERROR', 'Use either offset or cursor, not both', [{ field: 'querystring.cursor', message: 'cannot be combined with offset' }]);
     before = Number(Buffer.from(q.cursor, 'base64url').toString('utf8'));
     if (!Number.isSafeInteger(before) || before <= 0) throw new AppError('INVALID_CURSOR');
   }
+  const from = q.from ? dateBound(q.from, 'from') : null;
+  const to = q.to ? dateBound(q.to, 'to') : null;
   const filters = sql`
-    ${q.eventType ? sql`and (event_type = ${q.eventType} or event_name = ${q.eventType})` : sql``}
-    ${q.action ? sql`and action = ${q.action}` : sql``}
-    ${q.actor ? sql`and (actor->>'name' = ${q.actor} or actor->>'id' = ${q.actor})` : sql``}
-    ${q.requestId ? sql`and request_id = ${q.requestId}` : sql``}
-    ${q.from ? sql`and created_at >= ${q.from}::timestamptz` : sql``}
-    ${q.to ? sql`and created_at < ${q.to}::timestamptz` : sql``}`;
+    ${q.eventType ? sql`and (a.event_type = ${q.eventType} or a.event_name = ${q.eventType})` : sql``}
+    ${q.action ? sql`and a.action = ${q.action}` : sql``}
+    ${q.status ? sql`and r.status = ${q.status}` : sql``}
+    ${q.actor ? actorCondition(sql, q.actor) : sql``}
+    ${q.requestId ? sql`and a.request_id = ${q.requestId}` : sql``}
+    ${from ? sql`and a.created_at >= ${from}` : sql``}
+    ${to ? sql`and a.created_at < ${to}` : sql``}`;
   const [rows, [count]] = await Promise.all([
-    sql<AuditRow[]>`select * from audit_log where true ${filters} ${before !== null ? sql`and id < ${before}` : sql``}
-      order by id desc limit ${limit + 1}`,
-    sql<[{ total: number }]>`select count(*)::int as total from audit_log where true ${filters}`,
+    sql<AuditRow[]>`${withRequest(sql)} where true ${filters} ${before !== null ? sql`and a.id < ${before}` : sql``}
+      order by a.id desc limit ${limit + 1} offset ${offset}`,
+    sql<[{ total: number }]>`select count(*)::int as total
+      from audit_log a ${q.status ? sql`join requests r on r.id = a.request_id` : sql``} where true ${filters}`,
   ]) as [AuditRow[], [{ total: number }]];
   const page = rows.slice(0, limit);
   const hasMore = rows.length > limit;
@@ -86,9 +151,44 @@ export async function searchAudit(sql: Sql, q: AuditSearch) {
     pagination: {
       total: count.total,
       limit,
-      offset: 0,
+      offset,
       hasMore,
       nextCursor: hasMore && last ? Buffer.from(String(last.id)).toString('base64url') : null,
     },
   };
+}
+
+/**
+ * The distinct actors of the log, printed (`key:ops-bot`, …), sorted. A loose index scan
+ * over (actor type, actor name): one index probe per distinct actor, never a pass over the
+ * log, and at most `max` of them.
+ */
+export async function auditActors(sql: Sql, max: number): Promise<{ actors: string[]; truncated: boolean }> {
+  const rows = await sql<{ type: string; name: string }[]>`
+    with recursive seen as (
+      (select a.actor->>'type' as type, a.actor->>'name' as name from audit_log a
+        order by a.actor->>'type', a.actor->>'name' limit 1)
+      union all
+      select n.type, n.name from seen, lateral (
+        select a.actor->>'type' as type, a.actor->>'name' as name from audit_log a
+        where (a.actor->>'type', a.actor->>'name') > (seen.type, seen.name)
+        order by a.actor->>'type', a.actor->>'name' limit 1) n
+    )
+    select type, name from seen limit ${max + 1}`;
+  const truncated = rows.length > max;
+  const actors = [...new Set(rows.slice(0, max).map(actorLabel))].sort();
+  return { actors, truncated };
+}
+
+/** The distinct actions of requests, sorted: the same loose index scan over `requests (action)`. */
+export async function auditActions(sql: Sql, max: number): Promise<{ actions: string[]; truncated: boolean }> {
+  const rows = await sql<{ action: string }[]>`
+    with recursive seen as (
+      (select action from requests order by action limit 1)
+      union all
+      select n.action from seen, lateral (
+        select action from requests where action > seen.action order by action limit 1) n
+    )
+    select action from seen limit ${max + 1}`;
+  return { actions: rows.slice(0, max).map((r) => r.action), truncated: rows.length > max };
 }

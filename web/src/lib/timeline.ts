@@ -17,7 +17,7 @@ export interface TimelineEntry {
 }
 
 export function fromAudit(a: AuditEntry): TimelineEntry {
-  return { position: a.position, streamId: a.streamId, event: a.event, actor: a.actor.name, channel: a.channel, at: a.createdAt, details: a.details };
+  return { position: a.position, streamId: a.streamId, event: a.event, actor: a.actorInfo.name, channel: a.channel, at: a.createdAt, details: a.details };
 }
 
 export function fromLive(e: LiveEvent): TimelineEntry {

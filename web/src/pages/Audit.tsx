@@ -18,7 +18,7 @@ export interface AuditRow {
 }
 
 const fromEntry = (e: AuditEntry): AuditRow => ({
-  position: e.position, event: e.event, actor: e.actor.name, channel: e.channel, requestId: e.requestId, action: e.action, at: e.createdAt,
+  position: e.position, event: e.event, actor: e.actorInfo.name, channel: e.channel, requestId: e.requestId, action: e.action, at: e.createdAt,
 });
 
 const fromEvent = (e: LiveEvent): AuditRow => ({
