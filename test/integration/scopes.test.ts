@@ -82,6 +82,8 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /api/channels/:type/tests/:id': { scope: 'reviewer:manage' },
 
   'GET /api/audit': { scope: 'audit:read' },
+  'GET /api/audit/actors': { scope: 'audit:read' },
+  'GET /api/audit/actions': { scope: 'audit:read' },
   // The event log as NDJSON: every stream type, so only for audit readers.
   'GET /api/events': { scope: 'audit:read' },
 };
