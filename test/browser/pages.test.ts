@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import t from 'tap';
 import { testApp } from '../helpers/app.ts';
 import { listenOn } from '../helpers/live.ts';
@@ -106,7 +107,7 @@ if (missing) {
       await secret.waitFor();
       t.ok((await secret.innerText()).length >= 32, 'the signing secret, once');
       await page.getByRole('button', { name: 'I have copied it' }).click();
-      await page.getByRole('button', { name: /Send a test event/ }).click();
+      await page.getByRole('button', { name: /Send test to/ }).click();
       await page.locator('.info-note').waitFor();
       await page.getByRole('link', { name: 'http://127.0.0.1:9/agentgate' }).click();
       await page.locator('tbody tr').first().waitFor();
@@ -234,6 +235,32 @@ if (missing) {
       t.equal(rows.length, 66, 'a header and a row a request');
       t.same(new Set(rows.slice(1).map((r) => r.split(',')[0])), expected);
       t.ok(rows.some((r) => r.includes('""has \\""quotes\\"", commas""')), 'quotes inside JSON cells are doubled');
+    });
+
+    t.test('accessibility: axe finds no WCAG 2.2 A/AA violation on any page, light or dark', async (t) => {
+      // axe-core runs inside the page; evaluated through the browser's protocol, so the
+      // page's strict Content-Security-Policy stays as it is.
+      const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+      const detail = (await h.call('GET', '/api/requests?limit=1')).json().requests[0].id as string;
+      const webhook = (await h.call('GET', '/api/webhooks')).json().webhooks[0].id as string;
+      const pages = ['/', '/requests', `/requests/${detail}`, '/audit', '/policies', '/policies/new', '/keys', '/webhooks', `/webhooks/${webhook}`];
+      for (const dark of [false, true]) {
+        const { page } = await newPage(browser, { dark });
+        await signIn(page, base, h.adminKey);
+        for (const path of pages) {
+          await page.goto(`${base}${path}`);
+          await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+          // Past the skeletons: the page's own content is what is judged.
+          await page.waitForFunction(() => !document.querySelector('.skeleton'));
+          const violations = await page.evaluate(async (source) => {
+            if (!(window as unknown as { axe?: unknown }).axe) (0, eval)(source);
+            const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[]; failureSummary: string }[] }[] }> } }).axe;
+            const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } });
+            return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')} — ${n.failureSummary.replace(/\s+/g, ' ')}`).join('; ')}`);
+          }, axeSource);
+          t.same(violations, [], `${path} (${dark ? 'dark' : 'light'})`);
+        }
+      }
     });
   });
 }

@@ -100,7 +100,7 @@ function WebhookList() {
                       <td class="small">{w.events.join(', ')}</td>
                       <td>{w.enabled ? 'enabled' : 'disabled'}</td>
                       <td class="row-actions">
-                        <button class="btn small" onClick={() => void test(w)} aria-label={`Send a test event to ${w.url}`}>Send test</button>
+                        <button class="btn small" onClick={() => void test(w)} aria-label={`Send test to ${w.url}`}>Send test</button>
                         <button class="btn small" onClick={() => void act(() => client.updateWebhook(w.id, { enabled: !w.enabled }))} aria-label={`${w.enabled ? 'Disable' : 'Enable'} ${w.url}`}>{w.enabled ? 'Disable' : 'Enable'}</button>
                         <button class="btn small danger" onClick={() => setDeleting(w)} aria-label={`Delete ${w.url}`}>Delete</button>
                       </td>
