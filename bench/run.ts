@@ -1,10 +1,11 @@
 /**
- * `npm run bench`: runs bench/create.ts, then bench/live.ts and bench/webhooks.ts when they
+ * `npm run bench`: runs bench/create.ts, then bench/live.ts, bench/webhooks.ts,
+ * bench/notifications.ts and bench/dashboard.ts when they
  * exist, each against a fresh database (created and dropped here) on DATABASE_URL's server,
  * or on an embedded PostgreSQL when DATABASE_URL is unset. Prints one summary table and
  * writes bench/results/latest.json.
  *
- *   --only create,live,webhooks,dashboard   run a subset
+ *   --only create,live,webhooks,notifications,dashboard   run a subset
  *   --quick                       small counts: a smoke run
  *   --concurrency N               clients of the main create run (default 16)
  *   --requests N                  measured creates per mode at N clients (default 5000)
@@ -28,7 +29,7 @@ type BenchResult = Record<string, number | string>;
 type BenchRun = (opts: { databaseUrl: string; quick?: boolean } & Record<string, unknown>) => Promise<BenchResult>;
 
 const BENCH_DIR = fileURLToPath(new URL('./', import.meta.url));
-const BENCHES = ['create', 'live', 'webhooks', 'dashboard'] as const;
+const BENCHES = ['create', 'live', 'webhooks', 'notifications', 'dashboard'] as const;
 
 const { values: args } = parseArgs({
   options: {
