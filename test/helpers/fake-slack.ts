@@ -26,6 +26,8 @@ export interface FakeSlack {
    * Slack never got the request. Returns the release; `waiting()` counts the held posts.
    */
   holdPostsTo(channel: string): { release(): void; waiting(): number; abandoned(): number };
+  /** What apps.connections.open answers (Socket Mode): the WebSocket a test serves. */
+  socketUrl: string | null;
 }
 
 const CHANNEL_IDS: Record<string, string> = {};
@@ -72,6 +74,9 @@ export async function fakeSlack(t: Test): Promise<FakeSlack> {
         return reply({ channel: args.channel, ts: args.ts });
       case 'chat.postEphemeral':
         return reply({ message_ts: `${++ts}.000200` });
+      case 'apps.connections.open':
+        if (!api.socketUrl) { res.writeHead(200, { 'content-type': 'application/json' }); return res.end(JSON.stringify({ ok: false, error: 'not_allowed_token_type' })); }
+        return reply({ url: api.socketUrl });
       case 'views.open':
         return reply({ view: { id: 'V0MODAL' } });
       default:
@@ -82,7 +87,8 @@ export async function fakeSlack(t: Test): Promise<FakeSlack> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
   const port = (server.address() as AddressInfo).port;
-  return {
+  const api: FakeSlack = {
+    socketUrl: null,
     apiUrl: `http://127.0.0.1:${port}/api/`,
     calls,
     posted: () => calls.filter((c) => c.method === 'chat.postMessage'),
@@ -103,6 +109,7 @@ export async function fakeSlack(t: Test): Promise<FakeSlack> {
       return () => { held = null; release(); };
     },
   };
+  return api;
 }
 
 /** Headers and body of an interaction as Slack sends it, signed with `secret` at `timestamp` (seconds). */
