@@ -4,8 +4,11 @@
  * limit (the same counter as HTTP calls). Slots are given back when connections end.
  */
 import t from 'tap';
+import WebSocket from 'ws';
+import { Sessions } from '../../server/src/sessions/sessions.ts';
+import { SESSION_COOKIE } from '../../server/src/sessions/tokens.ts';
 import { testApp, type TestApp } from '../helpers/app.ts';
-import { connectStream, listenOn, subscribe, until, type StreamClient } from '../helpers/live.ts';
+import { connectStream, listenOn, settled, streamUrl, subscribe, until, StreamClient } from '../helpers/live.ts';
 
 async function pending(h: TestApp, key: string): Promise<string> {
   const res = await h.call('POST', '/api/requests', { key, body: { action: 'deploy' } });
@@ -153,6 +156,8 @@ t.test('a WebSocket subscribe counts against the key\'s rate limit: no repeated 
   // Two hits a minute: authenticating the socket takes one, the first subscribe the other.
   const reader = await h.key(['request:read'], { rateLimit: 2 });
   for (let i = 0; i < 3; i++) await h.call('POST', '/api/requests', { body: { action: `a${i}` } });
+  // Replays read below the server-wide horizon: wait until other databases' writers let these through.
+  await settled(h.sql);
 
   const c = await subscribe(base, reader.key, { from: 0 });
   await c.nextOfType('live');
@@ -189,4 +194,29 @@ t.test('a subscribe within the limit is served and counted', async (t) => {
   t.equal(res.statusCode, 200);
   t.equal(res.headers['x-ratelimit-remaining'], '0');
   await c.close();
+});
+
+t.test('a reviewer\'s dashboard session (no key behind it) subscribes; its streams are capped per reviewer', async (t) => {
+  const h = await testApp(t, { liveCaps: { perKey: { websocket: 1 } } });
+  const base = await listenOn(h.app);
+  const alice = (await h.call('POST', '/api/reviewers', { body: { name: 'Alice', email: 'alice@example.com' } })).json() as { id: string };
+  // The app's sessions sign with the secret kept in the database: a second handle opens one it accepts.
+  const sessions = await Sessions.create(h.sql, { rateLimitWindowMs: 60_000 });
+  const { token } = await sessions.open({ type: 'reviewer', id: alice.id }, 'test');
+  const open = async () => {
+    const ws = new WebSocket(streamUrl(base), ['agentgate.v1'], { headers: { cookie: `${SESSION_COOKIE}=${token}`, origin: base } });
+    const c = new StreamClient(ws);
+    await c.opened;
+    return c;
+  };
+  const c = await open();
+  t.equal(await authOutcome(c), 'authenticated');
+  c.send({ type: 'subscribe', from: 0 });
+  const answer = await Promise.race([c.nextOfType('subscribed'), c.closed]);
+  t.match(answer, { type: 'subscribed' }, 'the subscribe is served, not refused for want of a key');
+  t.equal(h.app.liveLimits.held(alice.id, 'websocket'), 1);
+  const second = await open();
+  t.match(await second.closed, { code: 4029 }, 'a second stream of the same reviewer is over the cap of 1');
+  await c.close();
+  await until(() => h.app.liveLimits.total === 0, 'the slot given back');
 });

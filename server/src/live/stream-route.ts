@@ -178,6 +178,8 @@ class StreamConnection {
   private drainWaiters: (() => void)[] = [];
   private untrack: () => void = () => {};
   private slot: LiveSlot | null = null;
+  /** A reviewer's dashboard session: no key behind it, so no key rate limit to count against. */
+  private keyless = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -322,6 +324,7 @@ class StreamConnection {
     // registry entry: look once more now that this connection will hear of any later one.
     // A reviewer's session (signed in by an emailed link) has no key: its reviewer must still be enabled.
     const reviewer = 'subject_type' in row && row.subject_type === 'reviewer';
+    this.keyless = reviewer;
     const sql = this.opts.sql;
     const [now] = await sql<{ gone: boolean; session_open: boolean | null }[]>`
       select ${reviewer
@@ -377,6 +380,9 @@ class StreamConnection {
 
   /** One hit against the key's rate limit; false (and the socket closed) when refused. */
   private async countHit(): Promise<boolean> {
+    // Reviewer sessions have no key and no rate limit (their HTTP calls are not limited either);
+    // their open streams are still capped, per reviewer.
+    if (this.keyless) return true;
     const [hit] = await this.opts.sql<{ rate_limit: number | null; revoked: boolean; allowed: boolean; reset_ms: number | null }[]>`
       select * from rate_limit_key_hit(${this.keyId!}, ${this.opts.rateLimitWindowMs})`;
     if (this.closed) return false;
