@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
+import type { AuthenticatedKeyRow } from '../keys/queries.ts';
 import { hasScope, type Scope } from '../keys/scopes.ts';
 import { hashApiKey } from '../keys/secrets.ts';
 import { keyUsageRecorder } from '../keys/usage.ts';
@@ -25,16 +26,6 @@ declare module 'fastify' {
   }
 }
 
-interface KeyRow {
-  id: string;
-  name: string;
-  scopes: string[];
-  rate_limit: number | null;
-  revoked_at: Date | null;
-  allowed: boolean | null;
-  remaining: number | null;
-  reset_ms: number | null;
-}
 
 export function bearerToken(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
@@ -48,8 +39,8 @@ export function bearerToken(request: FastifyRequest): string | null {
  * Keys are read from the projection on every request, so a revocation is effective
  * at once on every server process.
  */
-export async function authenticateKey(sql: Sql, key: string, windowMs: number): Promise<KeyRow | null> {
-  const [row] = await sql<KeyRow[]>`select * from authenticate_key(${hashApiKey(key)}, ${windowMs})`;
+export async function authenticateKey(sql: Sql, key: string, windowMs: number): Promise<AuthenticatedKeyRow | null> {
+  const [row] = await sql<AuthenticatedKeyRow[]>`select * from authenticate_key(${hashApiKey(key)}, ${windowMs})`;
   return row ?? null;
 }
 
@@ -83,7 +74,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
     if (scope === null) return;
 
     const token = bearerToken(request);
-    let row: (KeyRow & { subject_type?: 'key' | 'reviewer'; person?: Principal['person'] }) | null;
+    let row: (AuthenticatedKeyRow & { subject_type?: 'key' | 'reviewer'; person?: Principal['person'] }) | null;
     if (token) {
       // Any token is looked up by its hash: generated keys start with agk_, but an
       // ADMIN_API_KEY chosen by the operator need not.

@@ -2,6 +2,21 @@ import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import type { ApiKey } from './schemas.ts';
 
+/**
+ * A key as authenticated in SQL (authenticate_key, authenticate_key_id): who it is, its
+ * scopes and limit, and the rate-limit hit this call counted (null fields when unlimited).
+ */
+export interface AuthenticatedKeyRow {
+  id: string;
+  name: string;
+  scopes: string[];
+  rate_limit: number | null;
+  revoked_at: Date | null;
+  allowed: boolean | null;
+  remaining: number | null;
+  reset_ms: number | null;
+}
+
 interface KeyRow {
   id: string; name: string; key_prefix: string; scopes: string[]; rate_limit: number | null;
   created_at: Date; updated_at: Date; revoked_at: Date | null; last_used_at: Date | null;

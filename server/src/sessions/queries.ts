@@ -1,4 +1,5 @@
 import type { Sql, TxSql } from '../db/connect.ts';
+import type { AuthenticatedKeyRow } from '../keys/queries.ts';
 import { newId } from '../ids.ts';
 import { SESSION_TTL_SECONDS, type SubjectType } from './tokens.ts';
 
@@ -39,17 +40,9 @@ export async function openSessionIds(sql: Sql, ids: readonly string[]): Promise<
 }
 
 /** The key behind a live session, counted against its rate limit; null when the session or key is gone. */
-export interface SessionKeyRow {
+export interface SessionKeyRow extends AuthenticatedKeyRow {
   session_id: string;
   expires_at: Date;
-  id: string;
-  name: string;
-  scopes: string[];
-  rate_limit: number | null;
-  revoked_at: Date | null;
-  allowed: boolean | null;
-  remaining: number | null;
-  reset_ms: number | null;
 }
 
 export async function authenticateSession(sql: Sql, sessionId: string, windowMs: number): Promise<SessionKeyRow | null> {
