@@ -1,63 +1,40 @@
-import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { createSignal, For, onCleanup, Show } from 'solid-js';
 import type { ApiKey, CreatedKey } from '@agentgate/sdk';
-import { client, errorText } from '../api.ts';
+import { client } from '../api.ts';
 import { onEvents } from '../live.ts';
-import { handleAuthError, session } from '../session.ts';
-import { fieldErrors, type FieldErrors } from '../lib/fields.ts';
+import { session } from '../session.ts';
 import { dateTime } from '../lib/time.ts';
-import { CopyButton, ErrorNote, Skeleton } from '../components/bits.tsx';
-import { Modal } from '../components/Modal.tsx';
+import { ErrorNote, Skeleton } from '../components/bits.tsx';
+import { Confirm, ShownOnce } from '../components/Confirm.tsx';
+import { useManagedList } from '../lib/managed.ts';
 
 const SCOPES = ['request:create', 'request:read', 'request:decide', 'policy:read', 'policy:write', 'webhook:manage', 'key:manage', 'reviewer:manage', 'audit:read', 'admin'];
 
 export default function Keys() {
-  const [keys, setKeys] = createSignal<ApiKey[] | null>(null);
-  const [error, setError] = createSignal<string | null>(null);
+  const [showRevoked, setShowRevoked] = createSignal(false);
+  const list = useManagedList(() => client.listKeys({ includeRevoked: showRevoked() }));
+  const keys = list.data;
+  const errors = list.errors;
   const [created, setCreated] = createSignal<CreatedKey | null>(null);
   const [revoking, setRevoking] = createSignal<ApiKey | null>(null);
   const [name, setName] = createSignal('');
   const [scopes, setScopes] = createSignal<string[]>(['request:create', 'request:read']);
   const [rateLimit, setRateLimit] = createSignal('');
-  const [errors, setErrors] = createSignal<FieldErrors>({});
-  const [showRevoked, setShowRevoked] = createSignal(false);
-
-  const load = async () => {
-    try {
-      setKeys(await client.listKeys({ includeRevoked: showRevoked() }));
-    } catch (err) {
-      if (!handleAuthError(err)) setError(errorText(err));
-    }
-  };
-  onMount(() => void load());
   // Keys changed anywhere (another tab, the CLI) show here at once.
-  onCleanup(onEvents((events) => { if (events.some((e) => e.streamType === 'apikey')) void load(); }));
+  onCleanup(onEvents((events) => { if (events.some((e) => e.streamType === 'apikey')) void list.reload(); }));
 
-  const create = async (e: Event) => {
+  const create = (e: Event) => {
     e.preventDefault();
-    setErrors({});
-    setError(null);
     const limit = rateLimit().trim();
-    try {
-      const k = await client.createKey({ name: name().trim(), scopes: scopes() as never, rateLimit: limit ? Number(limit) : null });
-      setCreated(k);
+    void list.submit(async () => {
+      setCreated(await client.createKey({ name: name().trim(), scopes: scopes() as never, rateLimit: limit ? Number(limit) : null }));
       setName('');
-      await load();
-    } catch (err) {
-      if (handleAuthError(err)) return;
-      const f = fieldErrors(err);
-      setErrors(f);
-      if (!Object.keys(f).length) setError(errorText(err));
-    }
+    });
   };
 
-  const revoke = async (k: ApiKey) => {
-    try {
-      await client.revokeKey(k.id);
-      setRevoking(null);
-      await load();
-    } catch (err) {
-      if (!handleAuthError(err)) setError(errorText(err));
-    }
+  const revoke = (k: ApiKey) => {
+    setRevoking(null);
+    void list.act(() => client.revokeKey(k.id));
   };
 
   const toggleScope = (s: string, on: boolean) => setScopes(on ? [...scopes(), s] : scopes().filter((x) => x !== s));
@@ -65,7 +42,7 @@ export default function Keys() {
   return (
     <section aria-labelledby="keys-title">
       <header class="page-head"><h1 id="keys-title">API keys</h1></header>
-      <ErrorNote error={error()} />
+      <ErrorNote error={list.error()} />
       <form class="card" onSubmit={create} aria-labelledby="new-key-title">
         <h2 id="new-key-title">New key</h2>
         <label for="k-name">Name</label>
@@ -86,7 +63,7 @@ export default function Keys() {
       </form>
 
       <div class="actions left">
-        <label class="check"><input type="checkbox" checked={showRevoked()} onChange={(e) => { setShowRevoked(e.currentTarget.checked); void load(); }} /> Show revoked keys</label>
+        <label class="check"><input type="checkbox" checked={showRevoked()} onChange={(e) => { setShowRevoked(e.currentTarget.checked); void list.reload(); }} /> Show revoked keys</label>
       </div>
       <Show when={keys()} fallback={<Skeleton rows={4} label="Loading keys" />}>
         <div class="table-wrap">
@@ -112,22 +89,15 @@ export default function Keys() {
 
       <Show when={created()}>
         {(k) => (
-          <Modal title={`Key “${k().name}” created`} onClose={() => setCreated(null)} describedBy="key-warning">
-            <p id="key-warning" class="info-note"><strong>Copy it now: it is shown only this once.</strong> AgentGate keeps only its hash.</p>
-            <p class="key-once"><code class="wrap" data-testid="new-key">{k().key}</code> <CopyButton text={k().key} label="Copy the new key" /></p>
-            <div class="actions"><button class="btn primary" onClick={() => setCreated(null)}>I have copied it</button></div>
-          </Modal>
+          <ShownOnce title={`Key “${k().name}” created`} secret={k().key} copyLabel="Copy the new key" testId="new-key" onClose={() => setCreated(null)}
+            warning={<><strong>Copy it now: it is shown only this once.</strong> AgentGate keeps only its hash.</>} />
         )}
       </Show>
       <Show when={revoking()}>
         {(k) => (
-          <Modal title={`Revoke ${k().name}?`} onClose={() => setRevoking(null)}>
+          <Confirm title={`Revoke ${k().name}?`} confirm="Revoke" onConfirm={() => revoke(k())} onClose={() => setRevoking(null)}>
             <p>It stops working at once, on every server; its dashboard sessions end and its live streams close.</p>
-            <div class="actions">
-              <button class="btn" autofocus onClick={() => setRevoking(null)}>Keep it</button>
-              <button class="btn deny" onClick={() => void revoke(k())}>Revoke</button>
-            </div>
-          </Modal>
+          </Confirm>
         )}
       </Show>
     </section>

@@ -5,7 +5,8 @@ import { client, errorText } from '../api.ts';
 import { can, handleAuthError } from '../session.ts';
 import { fieldErrors, type FieldErrors } from '../lib/fields.ts';
 import { Empty, ErrorNote, Skeleton } from '../components/bits.tsx';
-import { Modal } from '../components/Modal.tsx';
+import { Confirm } from '../components/Confirm.tsx';
+import { useManagedList } from '../lib/managed.ts';
 
 const EXAMPLE_RULES = [{ match: { action: 'send_email', 'params.to': { $regex: '@example\\.com$' } }, decision: 'auto_approve' }];
 
@@ -15,34 +16,13 @@ export default function Policies() {
 }
 
 function PolicyList() {
-  const [policies, setPolicies] = createSignal<Policy[] | null>(null);
-  const [error, setError] = createSignal<string | null>(null);
+  const list = useManagedList(() => client.listPolicies());
   const [deleting, setDeleting] = createSignal<Policy | null>(null);
-  const load = async () => {
-    try {
-      setPolicies(await client.listPolicies());
-    } catch (err) {
-      if (!handleAuthError(err)) setError(errorText(err));
-    }
-  };
-  onMount(() => void load());
-
-  const toggle = async (p: Policy) => {
-    try {
-      await client.updatePolicy(p.id, { ...p, enabled: !p.enabled });
-      await load();
-    } catch (err) {
-      if (!handleAuthError(err)) setError(errorText(err));
-    }
-  };
-  const remove = async (p: Policy) => {
-    try {
-      await client.deletePolicy(p.id);
-      setDeleting(null);
-      await load();
-    } catch (err) {
-      if (!handleAuthError(err)) setError(errorText(err));
-    }
+  const policies = list.data;
+  const toggle = (p: Policy) => list.act(() => client.updatePolicy(p.id, { ...p, enabled: !p.enabled }));
+  const remove = (p: Policy) => {
+    setDeleting(null);
+    void list.act(() => client.deletePolicy(p.id));
   };
 
   return (
@@ -52,7 +32,7 @@ function PolicyList() {
         <Show when={can('policy:write')}><A class="btn primary" href="/policies/new">New policy</A></Show>
       </header>
       <p class="muted small">Evaluated by priority (lowest first); the first matching rule decides; no match routes to a person.</p>
-      <ErrorNote error={error()} />
+      <ErrorNote error={list.error()} />
       <Show when={policies()} fallback={<Skeleton rows={4} label="Loading policies" />}>
         <Show when={policies()!.length} fallback={<Empty title="No policies yet"><p>Every request goes to a person until a policy says otherwise. Create one to auto-approve the routine and auto-deny the forbidden.</p></Empty>}>
           <div class="table-wrap">
@@ -82,13 +62,9 @@ function PolicyList() {
       </Show>
       <Show when={deleting()}>
         {(p) => (
-          <Modal title={`Delete ${p().name}?`} onClose={() => setDeleting(null)}>
+          <Confirm title={`Delete ${p().name}?`} confirm="Delete" onConfirm={() => remove(p())} onClose={() => setDeleting(null)}>
             <p>Requests it would have decided go to the next policy, or to a person. Its history stays in the audit log.</p>
-            <div class="actions">
-              <button class="btn" autofocus onClick={() => setDeleting(null)}>Keep it</button>
-              <button class="btn deny" onClick={() => void remove(p())}>Delete</button>
-            </div>
-          </Modal>
+          </Confirm>
         )}
       </Show>
     </section>

@@ -1,13 +1,12 @@
-import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { createSignal, For, onCleanup, Show } from 'solid-js';
 import { A, useParams } from '@solidjs/router';
 import type { CreatedWebhook, Webhook, WebhookDelivery, WebhookEvent } from '@agentgate/sdk';
-import { client, errorText } from '../api.ts';
+import { client } from '../api.ts';
 import { onEvents } from '../live.ts';
-import { handleAuthError } from '../session.ts';
-import { fieldErrors, type FieldErrors } from '../lib/fields.ts';
 import { dateTime } from '../lib/time.ts';
-import { CopyButton, Empty, ErrorNote, Skeleton } from '../components/bits.tsx';
-import { Modal } from '../components/Modal.tsx';
+import { Empty, ErrorNote, Skeleton } from '../components/bits.tsx';
+import { Confirm, ShownOnce } from '../components/Confirm.tsx';
+import { useManagedList } from '../lib/managed.ts';
 
 const EVENTS = ['request.created', 'request.decided', 'request.expired', 'request.cancelled', 'policy.changed', '*'];
 
@@ -17,49 +16,23 @@ export default function Webhooks() {
 }
 
 function WebhookList() {
-  const [hooks, setHooks] = createSignal<Webhook[] | null>(null);
-  const [error, setError] = createSignal<string | null>(null);
+  const list = useManagedList(() => client.listWebhooks());
+  const hooks = list.data;
+  const errors = list.errors;
+  const act = list.act;
   const [url, setUrl] = createSignal('');
   const [events, setEvents] = createSignal<string[]>(['request.created', 'request.decided']);
-  const [errors, setErrors] = createSignal<FieldErrors>({});
   const [created, setCreated] = createSignal<CreatedWebhook | null>(null);
   const [deleting, setDeleting] = createSignal<Webhook | null>(null);
   const [note, setNote] = createSignal<string | null>(null);
+  onCleanup(onEvents((evs) => { if (evs.some((e) => e.streamType === 'webhook' && !e.eventType.startsWith('webhook.delivery'))) void list.reload(); }));
 
-  const load = async () => {
-    try {
-      setHooks(await client.listWebhooks());
-    } catch (err) {
-      if (!handleAuthError(err)) setError(errorText(err));
-    }
-  };
-  onMount(() => void load());
-  onCleanup(onEvents((evs) => { if (evs.some((e) => e.streamType === 'webhook' && !e.eventType.startsWith('webhook.delivery'))) void load(); }));
-
-  const act = async (fn: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await fn();
-      await load();
-    } catch (err) {
-      if (!handleAuthError(err)) setError(errorText(err));
-    }
-  };
-
-  const create = async (e: Event) => {
+  const create = (e: Event) => {
     e.preventDefault();
-    setErrors({});
-    setError(null);
-    try {
+    void list.submit(async () => {
       setCreated(await client.createWebhook({ url: url().trim(), events: events() as WebhookEvent[] }));
       setUrl('');
-      await load();
-    } catch (err) {
-      if (handleAuthError(err)) return;
-      const f = fieldErrors(err);
-      setErrors(f);
-      if (!Object.keys(f).length) setError(errorText(err));
-    }
+    });
   };
 
   const test = (w: Webhook) => act(async () => {
@@ -70,7 +43,7 @@ function WebhookList() {
   return (
     <section aria-labelledby="hooks-title">
       <header class="page-head"><h1 id="hooks-title">Webhooks</h1></header>
-      <ErrorNote error={error()} />
+      <ErrorNote error={list.error()} />
       <Show when={note()}><p class="info-note" role="status">{note()}</p></Show>
       <form class="card" onSubmit={create} aria-labelledby="new-hook-title">
         <h2 id="new-hook-title">New webhook</h2>
@@ -114,22 +87,15 @@ function WebhookList() {
       </Show>
       <Show when={created()}>
         {(w) => (
-          <Modal title="Webhook created" onClose={() => setCreated(null)} describedBy="secret-warning">
-            <p id="secret-warning" class="info-note"><strong>Copy the signing secret now: it is shown only this once.</strong> Use it to verify X-AgentGate-Signature.</p>
-            <p class="key-once"><code class="wrap" data-testid="webhook-secret">{w().secret}</code> <CopyButton text={w().secret} label="Copy the signing secret" /></p>
-            <div class="actions"><button class="btn primary" onClick={() => setCreated(null)}>I have copied it</button></div>
-          </Modal>
+          <ShownOnce title="Webhook created" secret={w().secret} copyLabel="Copy the signing secret" testId="webhook-secret" onClose={() => setCreated(null)}
+            warning={<><strong>Copy the signing secret now: it is shown only this once.</strong> Use it to verify X-AgentGate-Signature.</>} />
         )}
       </Show>
       <Show when={deleting()}>
         {(w) => (
-          <Modal title="Delete this webhook?" onClose={() => setDeleting(null)}>
+          <Confirm title="Delete this webhook?" confirm="Delete" onConfirm={() => { const id = w().id; setDeleting(null); void act(() => client.deleteWebhook(id)); }} onClose={() => setDeleting(null)}>
             <p class="wrap">{w().url} will receive nothing more.</p>
-            <div class="actions">
-              <button class="btn" autofocus onClick={() => setDeleting(null)}>Keep it</button>
-              <button class="btn deny" onClick={() => { const id = w().id; setDeleting(null); void act(() => client.deleteWebhook(id)); }}>Delete</button>
-            </div>
-          </Modal>
+          </Confirm>
         )}
       </Show>
     </section>
@@ -137,31 +103,16 @@ function WebhookList() {
 }
 
 function WebhookDeliveries(props: { id: string }) {
-  const [deliveries, setDeliveries] = createSignal<WebhookDelivery[] | null>(null);
-  const [error, setError] = createSignal<string | null>(null);
-  const load = async () => {
-    try {
-      setDeliveries((await client.listDeliveries(props.id)).deliveries);
-    } catch (err) {
-      if (!handleAuthError(err)) setError(errorText(err));
-    }
-  };
-  onMount(() => void load());
+  const list = useManagedList(async () => (await client.listDeliveries(props.id)).deliveries);
+  const deliveries = list.data;
   // Attempts land live: every delivery event of this webhook refreshes the history.
-  onCleanup(onEvents((evs) => { if (evs.some((e) => e.streamId === `webhook-${props.id}`)) void load(); }));
-  const redeliver = async (d: WebhookDelivery) => {
-    try {
-      await client.redeliver(props.id, d.id);
-      await load();
-    } catch (err) {
-      if (!handleAuthError(err)) setError(errorText(err));
-    }
-  };
+  onCleanup(onEvents((evs) => { if (evs.some((e) => e.streamId === `webhook-${props.id}`)) void list.reload(); }));
+  const redeliver = (d: WebhookDelivery) => list.act(() => client.redeliver(props.id, d.id));
   return (
     <section aria-labelledby="deliveries-title">
       <p class="crumbs"><A href="/webhooks">Webhooks</A> / <code>{props.id}</code></p>
       <h1 id="deliveries-title">Deliveries</h1>
-      <ErrorNote error={error()} />
+      <ErrorNote error={list.error()} />
       <Show when={deliveries()} fallback={<Skeleton rows={4} label="Loading deliveries" />}>
         <Show when={deliveries()!.length} fallback={<Empty title="Nothing delivered yet"><p>Deliveries appear here as events happen; “Send test” on the webhooks page sends one now.</p></Empty>}>
           <div class="table-wrap">
