@@ -88,6 +88,11 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /api/events': { scope: 'audit:read' },
 };
 
+/** /api routes open to any valid key, whatever its scopes (checked below: 401 without one). */
+const ANY_KEY: Record<string, string> = {
+  'GET /api/keys/me': 'the caller\'s own key: a client checks its configuration with it',
+};
+
 /** /api routes that authenticate in-band instead of through the HTTP hook; each is checked below. */
 const IN_BAND: Record<string, string> = {
   'GET /api/stream': 'WebSocket: browsers cannot set headers on the handshake, so the key comes with it or as the first message',
@@ -161,7 +166,7 @@ t.test('route × scope matrix', async (t) => {
   const apiRoutes = [...new Set([...registered, ...documented].filter((r) => r.split(' ')[1]!.startsWith('/api/')))];
 
   t.test('the route set equals the table', async (t) => {
-    const table = new Map([...Object.keys(ROUTES), ...Object.keys(IN_BAND)].map((r) => [norm(r), r]));
+    const table = new Map([...Object.keys(ROUTES), ...Object.keys(ANY_KEY), ...Object.keys(IN_BAND)].map((r) => [norm(r), r]));
     for (const r of apiRoutes) {
       t.ok(table.has(norm(r)), `${r} is served: give it an entry (route → scope) in ROUTES of test/integration/scopes.test.ts`);
     }
@@ -170,7 +175,7 @@ t.test('route × scope matrix', async (t) => {
       if (spec.planned) t.ok(served.has(norm(route)), `${route} is served`, served.has(norm(route)) ? {} : { todo: `planned: ${spec.planned}` });
       else t.ok(served.has(norm(route)), `${route} (api-contract.md) is served`);
     }
-    for (const route of Object.keys(IN_BAND)) t.ok(served.has(norm(route)), `${route} is served`);
+    for (const route of [...Object.keys(ANY_KEY), ...Object.keys(IN_BAND)]) t.ok(served.has(norm(route)), `${route} is served`);
     for (const r of documented.filter((r) => r.split(' ')[1]!.startsWith('/api/'))) {
       t.ok(registered.some((x) => norm(x) === norm(r)), `${r} in the OpenAPI document is a real route`);
     }
@@ -224,6 +229,20 @@ t.test('route × scope matrix', async (t) => {
       t.match(forbidden.json().error.message, spec.scope, `${route}: the message names the scope`);
     }
     t.equal(await eventCount(h), before, 'no event was written by a refused call');
+  });
+
+  t.test('a route open to any key: 401 without a valid one, 200 with a key of any single scope', async (t) => {
+    for (const route of Object.keys(ANY_KEY)) {
+      const { method, url } = concreteUrl(route, { scope: 'admin' });
+      for (const [what, headers] of [['no key', {}], ['an unknown key', { authorization: `Bearer ${unknownKey}` }], ['a revoked key', { authorization: `Bearer ${revoked.key}` }]] as const) {
+        const res = await h.call(method as 'GET', url, { key: null, headers });
+        t.equal(res.statusCode, 401, `${route} with ${what} → 401`);
+      }
+      for (const [scope, key] of [...exact, ['admin', h.adminKey] as const]) {
+        const res = await h.call(method as 'GET', url, { key });
+        t.equal(res.statusCode, 200, `${route} with ${scope} → 200`);
+      }
+    }
   });
 
   t.test('the exact scope (and admin) gets past auth', async (t) => {

@@ -2,7 +2,7 @@ import { Transport, type TransportOptions } from './http.ts';
 import { waitForDecision, type WaitOptions } from './wait.ts';
 import { eventStream, exportEvents, type EventsOptions, type ExportOptions, type LiveEvent } from './events.ts';
 import type {
-  ApiKey, ApprovalRequest, AuditEntry, AuditPage, AuditQuery, CreatedKey, CreatedWebhook, RevokedKey, CreateKeyInput,
+  ApiKey, CurrentKey, ApprovalRequest, AuditEntry, AuditPage, AuditQuery, CreatedKey, CreatedWebhook, RevokedKey, CreateKeyInput,
   DeletedPolicy, ListRequestsQuery, Override, OverrideInput, Pagination, Policy, RemovedOverride, PolicyInput, RequestInput, RequestList, UpdateKeyInput,
   DeletedWebhook, DeliveryList, ListDeliveriesQuery, RedeliveryAccepted, Webhook, WebhookInput, WebhookTestResult, WebhookUpdate,
   DecisionLinks, IssueLinksInput, PolicyTrial, PolicyTrialInput, Session, Channel, ChannelTest, ChannelType,
@@ -268,6 +268,11 @@ export class AgentGateClient {
   }
 
   // --- API keys -----------------------------------------------------------
+
+  /** The key this client authenticates with: its name, scopes and rate limit (any key may ask). */
+  whoami(opts: CallSignal = {}): Promise<CurrentKey> {
+    return this.transport.call('/api/keys/me', { signal: opts.signal });
+  }
 
   /** Every key, revoked ones included (`active: false`) unless `includeRevoked: false`. */
   async listKeys(query: { includeRevoked?: boolean } = {}, opts: CallSignal = {}): Promise<ApiKey[]> {

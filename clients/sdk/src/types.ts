@@ -16,6 +16,7 @@ import type {
 } from '../../../server/src/requests/schemas.ts';
 import type {
   ApiKey as ApiKeySchema,
+  CurrentKey as CurrentKeySchema,
   CreateKeyBody as CreateKeyBodySchema,
   CreatedKey as CreatedKeySchema,
   RevokedKey as RevokedKeySchema,
@@ -71,6 +72,7 @@ export type Pagination = Static<typeof PaginationSchema>;
 export type RequestInput = Omit<Static<typeof CreateRequestBodySchema>, 'expiresAt'> & { expiresAt?: string | Date | null };
 
 export type ApiKey = Static<typeof ApiKeySchema>;
+export type CurrentKey = Static<typeof CurrentKeySchema>;
 export type CreateKeyInput = Static<typeof CreateKeyBodySchema>;
 export type UpdateKeyInput = Static<typeof UpdateKeyBodySchema>;
 export type CreatedKey = Static<typeof CreatedKeySchema>;

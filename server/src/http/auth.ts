@@ -21,8 +21,11 @@ declare module 'fastify' {
     sessionId: string | null;
   }
   interface FastifyContextConfig {
-    /** The scope a route needs; `null` marks a public route. Unset under /api means admin only. */
-    scope?: Scope | null;
+    /**
+     * The scope a route needs; `null` marks a public route; `'authenticated'` any valid key
+     * or session, whatever its scopes. Unset under /api means admin only.
+     */
+    scope?: Scope | 'authenticated' | null;
   }
 }
 
@@ -111,7 +114,7 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
       rateLimit: row.rate_limit,
       ...(row.person ? { person: row.person } : {}),
     };
-    if (!hasScope(row.scopes, scope)) {
+    if (scope !== 'authenticated' && !hasScope(row.scopes, scope)) {
       throw new AppError('FORBIDDEN', reviewer
         ? `A reviewer's session cannot do this: it needs the "${scope}" scope`
         : `This key lacks the "${scope}" scope`, { requiredScope: scope });

@@ -9,7 +9,7 @@ import { isId } from '../ids.ts';
 import { createKey, runKeyCommand } from './commands.ts';
 import type { KeyGrantor } from './decider.ts';
 import { getKey, listKeys } from './queries.ts';
-import { ApiKey, CreatedKey, CreateKeyBody, KEY_SHOWN_ONCE, RevokedKey, UpdateKeyBody, type CreateKeyBody as CreateT, type UpdateKeyBody as UpdateT } from './schemas.ts';
+import { ApiKey, CreatedKey, CurrentKey, CreateKeyBody, KEY_SHOWN_ONCE, RevokedKey, UpdateKeyBody, type CreateKeyBody as CreateT, type UpdateKeyBody as UpdateT } from './schemas.ts';
 
 function keyId(params: unknown): string {
   const id = (params as { id: string }).id;
@@ -31,6 +31,21 @@ function requireBody<T>(body: T | undefined): T {
 /** Served at /api/keys and, for clients of the original API, at /api/api-keys. */
 export async function keyRoutes(app: FastifyInstance, opts: { sql: Sql }) {
   const { sql } = opts;
+
+  // Static segments win over `/:id` in the router, so this never reads as a key id.
+  app.get('/api/keys/me', {
+    config: { scope: 'authenticated' },
+    schema: {
+      tags: ['keys'], summary: 'The key this request authenticated with: its name, scopes and rate limit',
+      description: 'Any valid key may ask, whatever its scopes: a client checks its configuration with it. '
+        + 'The answer comes from the authentication itself (one key lookup, which also counts against the rate limit), with no other read.',
+      response: { 200: CurrentKey, ...errorResponses(401, 429) },
+    },
+  }, async (request) => {
+    const p = principalOf(request);
+    return { type: p.type === 'reviewer' ? 'reviewer' as const : 'key' as const, id: p.id, name: p.name, scopes: p.scopes, admin: p.admin, rateLimit: p.rateLimit };
+  });
+
   for (const base of ['/api/keys', '/api/api-keys']) {
     const hide = base !== '/api/keys';
     const tags = ['keys'];

@@ -46,3 +46,13 @@ export const CreatedKey = Type.Object({
 });
 
 export const KEY_SHOWN_ONCE = 'Save this key - it will not be shown again';
+
+/** GET /api/keys/me: the caller as the server authenticated it (from the one key lookup, nothing more). */
+export const CurrentKey = Type.Object({
+  type: Type.Union([Type.Literal('key'), Type.Literal('reviewer')], { description: 'key: an API key (bearer or dashboard session); reviewer: a reviewer signed in by an emailed link' }),
+  id: Type.String({ description: 'The key id (key_…); for a reviewer\'s session, the reviewer id (rev_…)' }),
+  name: Type.String(),
+  scopes: Type.Array(Type.String()),
+  admin: Type.Boolean({ description: 'Holds the admin scope (every other scope with it)' }),
+  rateLimit: Nullable(Type.Integer({ description: 'Requests per minute; null = unlimited. The X-RateLimit-* headers carry what is left' })),
+});

@@ -29,6 +29,14 @@ async function readStdin(): Promise<string> {
 export function keyCommands(program: Command, run: Run): void {
   const keys = program.command('keys').description('Manage API keys (needs key:manage or admin)');
 
+  keys.command('whoami').description('Show the key the CLI is using: its name, scopes and rate limit (any key)')
+    .action(run(async (ctx: Ctx) => {
+      const me = await (await ctx.client()).whoami({ signal: ctx.signal });
+      if (ctx.json) return ctx.outJson(me);
+      ctx.out(fields([['id', me.id], ['name', me.name], ['scopes', me.scopes.join(',')],
+        ['rate limit', me.rateLimit === null ? 'unlimited' : `${me.rateLimit}/min`]]));
+    }));
+
   keys.command('list').description('List API keys (never the keys themselves)')
     .option('--all', 'include revoked keys')
     .action(run(async (ctx: Ctx, o: { all?: boolean }) => {
