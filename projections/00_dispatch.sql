@@ -1,21 +1,36 @@
--- Every projection's apply function runs for each appended event, inside the append
+-- Each appended event goes to the projections of its stream type, inside the append
 -- transaction (so a read right after a 2xx sees the write), and again, in log order,
 -- when the projections are rebuilt (so live and rebuilt rows cannot drift).
+-- A projection is listed under every stream type whose events it reads (its function
+-- returns at once for any other): a create calls 4 functions, not all of them. A new
+-- projection goes under its stream types here; a new stream type gets its own branch.
 -- The per-projection functions are defined in the files that follow; plpgsql resolves
 -- them at call time.
 create or replace function apply_event(e events) returns void language plpgsql as $$
 begin
-  perform project_requests(e);
-  perform project_decision_links(e);
-  perform project_policies(e);
-  perform project_overrides(e);
-  perform project_reviewers(e);
-  perform project_reviewer_sign_in_links(e);
-  perform project_notifications(e);
-  perform project_channel_tests(e);
-  perform project_api_keys(e);
-  perform project_webhooks(e);
-  perform project_webhook_deliveries(e);
+  case e.stream_type
+    when 'request' then
+      perform project_requests(e);
+      perform project_decision_links(e);
+      perform project_notifications(e);
+    when 'policy' then
+      perform project_policies(e);
+    when 'override' then
+      perform project_overrides(e);
+    when 'reviewer' then
+      perform project_reviewers(e);
+      perform project_reviewer_sign_in_links(e);
+    when 'apikey' then
+      perform project_api_keys(e);
+    when 'webhook' then
+      perform project_webhooks(e);
+      perform project_webhook_deliveries(e);
+    when 'channel' then
+      perform project_channel_tests(e);
+    else
+      null;
+  end case;
+  -- Every event of every stream has its audit entry.
   perform project_audit_log(e);
 end;
 $$;

@@ -214,5 +214,6 @@ end;
 $$;
 
 drop trigger if exists events_schedule_jobs on events;
+-- The WHEN clause keeps other streams' appends from calling the function at all (the stream types schedule_jobs reads).
 create trigger events_schedule_jobs after insert on events
-  for each row execute function events_schedule_jobs();
+  for each row when (new.stream_type in ('request', 'policy', 'webhook')) execute function events_schedule_jobs();

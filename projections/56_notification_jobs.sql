@@ -50,5 +50,6 @@ end;
 $$;
 
 drop trigger if exists events_schedule_notification_jobs on events;
+-- The WHEN clause keeps other streams' appends from calling the function at all (notifications follow requests only).
 create trigger events_schedule_notification_jobs after insert on events
-  for each row execute function events_schedule_notification_jobs();
+  for each row when (new.stream_type = 'request') execute function events_schedule_notification_jobs();

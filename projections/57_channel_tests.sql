@@ -57,5 +57,6 @@ end;
 $$;
 
 drop trigger if exists events_schedule_channel_test_jobs on events;
+-- The WHEN clause keeps other streams' appends from calling the function at all (only a channel's events ask for a test).
 create trigger events_schedule_channel_test_jobs after insert on events
-  for each row execute function events_schedule_channel_test_jobs();
+  for each row when (new.stream_type = 'channel') execute function events_schedule_channel_test_jobs();
