@@ -52,20 +52,36 @@ function singleThreadCpuMs(pid: number, f: string[]): number {
   }
 }
 
-/** CPU of the postmaster and all its children alive now (backends, walwriter, checkpointer…). */
-function postgresCpuMs(postmasterPid: number): number | null {
+/** Whether a Postgres child serves `database`: its process title reads "postgres: … <user> <database> <host>(<port>) …". */
+function servesDatabase(pid: number, database: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(` ${database} `);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * CPU of the postmaster and all its children alive now (backends, walwriter, checkpointer…),
+ * or, with `database`, of the backends connected to that database only: on a Postgres
+ * shared with other work, the others' backends would count as ours. (The WAL writer and
+ * checkpointer serve every database and are then left out.)
+ */
+function postgresCpuMs(postmasterPid: number, database: string | null): number | null {
   const own = statFields(postmasterPid);
   if (own === null) return null;
-  let total = singleThreadCpuMs(postmasterPid, own);
+  let total = database === null ? singleThreadCpuMs(postmasterPid, own) : 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const f = statFields(Number(entry));
-    if (f && Number(f[1]) === postmasterPid) total += singleThreadCpuMs(Number(entry), f);
+    if (!f || Number(f[1]) !== postmasterPid) continue;
+    if (database !== null && !servesDatabase(Number(entry), database)) continue;
+    total += singleThreadCpuMs(Number(entry), f);
   }
   return total;
 }
 
-export function cpuSnapshot(serverPid: number | null, postmasterPid: number | null = null): CpuSnapshot {
+export function cpuSnapshot(serverPid: number | null, postmasterPid: number | null = null, database: string | null = null): CpuSnapshot {
   let busy = 0;
   let total = 0;
   for (const c of os.cpus()) {
@@ -77,7 +93,7 @@ export function cpuSnapshot(serverPid: number | null, postmasterPid: number | nu
   return {
     at: performance.now(),
     serverMs: serverPid === null ? null : processCpuMs(serverPid),
-    postgresMs: postmasterPid === null ? null : postgresCpuMs(postmasterPid),
+    postgresMs: postmasterPid === null ? null : postgresCpuMs(postmasterPid, database),
     selfMs: (self.user + self.system) / 1000,
     machineBusyMs: busy,
     machineTotalMs: total,

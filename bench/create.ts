@@ -1,6 +1,10 @@
 /**
  * Request-create throughput and latency over real HTTP, in two modes (auto-approved by a
- * policy, routed to people), next to the raw single-row insert rate of the same Postgres.
+ * policy, routed to people), in one run on one database next to the two floors it is judged
+ * against: the same server answering an authenticated no-op (GET /api/keys/me: one key
+ * lookup, no write) and the raw single-row insert rate of the same Postgres. Then what a
+ * create writes (WAL bytes, rows and index entries per table), the same creates without group
+ * commit, and the same creates on a log grown to a million events.
  * The server runs as a child process (bench/server.ts); clients run in this process.
  */
 import { fork, spawnSync } from 'node:child_process';
@@ -11,13 +15,16 @@ import { fileURLToPath } from 'node:url';
 import { connect, type Sql } from '../server/src/db/connect.ts';
 import { migrate } from '../server/src/db/migrate.ts';
 import { executeCommand } from '../server/src/events/command.ts';
+import { installJobSchema } from '../server/src/jobs/schema.ts';
 import { streamId } from '../server/src/events/types.ts';
 import { newId } from '../server/src/ids.ts';
 import { createKey, SYSTEM_METADATA } from '../server/src/keys/commands.ts';
 import { jsonClient, type HttpResponse } from './http.ts';
 import { cpuSince, cpuSnapshot, postmasterOf, type CpuSnapshot } from './cpu.ts';
 import { runLoad, type LoadOptions, type LoadResult } from './load.ts';
+import { prefillLog } from './prefill.ts';
 import { round, table } from './stats.ts';
+import { walInspectAvailable, walMark, walSince, type WalUsage } from './wal.ts';
 
 export interface CreateBenchOptions {
   databaseUrl: string;
@@ -34,6 +41,14 @@ export interface CreateBenchOptions {
   /** Cap per measured phase, in seconds. */
   maxSeconds?: number;
   pgbench?: boolean;
+  /** Grow the log to this many events for the prefilled run (0: skip it). Default 1,000,000 (100,000 with quick). */
+  prefill?: number;
+  /** Also measure with CREATE_GROUP_COMMIT_MS=0 (default true). */
+  groupCommitOff?: boolean;
+  /** Creates per mode whose WAL is inspected (default 500). */
+  walCreates?: number;
+  /** Write V8 CPU profiles of the server child to this folder (node --cpu-prof). */
+  cpuProfDir?: string;
   log?: (line: string) => void;
 }
 
@@ -54,10 +69,13 @@ interface ServerChild {
   stop(): Promise<void>;
 }
 
-function startServer(databaseUrl: string, pool: number): Promise<ServerChild> {
+function startServer(databaseUrl: string, pool: number, extra: { groupCommitMs?: number; cpuProfDir?: string } = {}): Promise<ServerChild> {
   const child = fork(SERVER_ENTRY, [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, DATABASE_URL: databaseUrl, DB_POOL_SIZE: String(pool) },
+    execArgv: ['--import', 'tsx', ...(extra.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', extra.cpuProfDir] : [])],
+    env: {
+      ...process.env, DATABASE_URL: databaseUrl, DB_POOL_SIZE: String(pool),
+      ...(extra.groupCommitMs !== undefined ? { CREATE_GROUP_COMMIT_MS: String(extra.groupCommitMs) } : {}),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -140,20 +158,28 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
   const warmup = opts.warmup ?? (quick ? 50 : 200);
   const pool = opts.pool ?? 10;
   const maxSeconds = opts.maxSeconds ?? (quick ? 10 : 20);
+  const prefill = opts.prefill ?? (quick ? 100_000 : 1_000_000);
+  const walCreates = opts.walCreates ?? (quick ? 200 : 500);
   const levels = concurrency === 1 ? [1] : [concurrency, 1];
   const countFor = (c: number) => (c === 1 ? singleRequests : requests);
+  const database = decodeURIComponent(new URL(opts.databaseUrl).pathname.slice(1));
+  const loadAverage = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
   const out: Record<string, number | string> = {};
-  const rows: (string | number)[][] = [];
-  /** A measured phase with the CPU split of its measured part. */
+  out.load_average_at_start = loadAverage();
   let postmaster: number | null = null;
+  // Postgres CPU counts this database's backends only: the server may be shared.
+  const snapshot = (serverPid: number | null) => cpuSnapshot(serverPid, postmaster, database);
+  /** A measured phase with the CPU split of its measured part. */
   const measure = async (serverPid: number | null, load: Omit<LoadOptions, 'beforeMeasure'>): Promise<Measured> => {
     let before: CpuSnapshot | null = null;
-    const r = await runLoad({ ...load, beforeMeasure: () => { before = cpuSnapshot(serverPid, postmaster); } });
-    return { ...r, cpu: cpuSince(before ?? cpuSnapshot(serverPid, postmaster), cpuSnapshot(serverPid, postmaster)) };
+    const r = await runLoad({ ...load, beforeMeasure: () => { before = snapshot(serverPid); } });
+    return { ...r, cpu: cpuSince(before ?? snapshot(serverPid), snapshot(serverPid)) };
   };
-  const record = (name: string, clients: number, r: Measured, ratio?: number) => {
-    const key = `${name}/c${clients}`;
+  // CPU per operation stays meaningful when other work shares the machine; percentages do not.
+  const perOp = (r: Measured, p: number | null) => (p === null || r.opsPerSecond === 0 ? null : (10 * p) / r.opsPerSecond);
+  const ms = (x: number | null) => (x === null ? '' : round(x, 3));
+  const record = (key: string, r: Measured, ratios: Record<string, number> = {}) => {
     out[`${key}.ops_per_s`] = round(r.opsPerSecond, 1);
     out[`${key}.p50_ms`] = round(r.p50);
     out[`${key}.p95_ms`] = round(r.p95);
@@ -161,34 +187,37 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
     out[`${key}.max_ms`] = round(r.max);
     out[`${key}.n`] = r.count;
     out[`${key}.errors`] = r.errors;
-    if (ratio !== undefined) out[`${key}.vs_raw`] = round(ratio, 3);
-    // CPU per operation stays meaningful when other work shares the machine; percentages do not.
-    const perOp = (p: number | null) => (p === null || r.opsPerSecond === 0 ? null : (10 * p) / r.opsPerSecond);
-    const serverMs = perOp(r.cpu.serverPct);
-    const postgresMs = perOp(r.cpu.postgresPct);
+    for (const [name, value] of Object.entries(ratios)) out[`${key}.${name}`] = round(value, 3);
+    const serverMs = perOp(r, r.cpu.serverPct);
+    const postgresMs = perOp(r, r.cpu.postgresPct);
     if (serverMs !== null) out[`${key}.server_cpu_ms_per_op`] = round(serverMs, 3);
     if (postgresMs !== null) out[`${key}.postgres_cpu_ms_per_op`] = round(postgresMs, 3);
     out[`${key}.client_cpu_pct`] = Math.round(r.cpu.clientPct);
     out[`${key}.machine_cpu_pct`] = Math.round(r.cpu.machinePct);
-    const ms = (x: number | null) => (x === null ? '' : round(x, 3));
-    rows.push([name, clients, r.count, round(r.opsPerSecond, 1), round(r.p50), round(r.p95), round(r.p99), r.errors, ratio === undefined ? '' : round(ratio, 3),
-      ms(serverMs), ms(postgresMs), Math.round(r.cpu.clientPct), Math.round(r.cpu.machinePct)]);
     if (r.capped) log(`  note: ${key} stopped at the ${maxSeconds} s cap after ${r.count} operations`);
     if (r.firstError) log(`  first error in ${key}: ${r.firstError}`);
   };
+  const row = (name: string, clients: number | string, r: Measured, ratios: (number | undefined)[]) => [
+    name, clients, r.count, round(r.opsPerSecond, 1), round(r.p50), round(r.p95), round(r.p99), r.errors,
+    ...ratios.map((x) => (x === undefined ? '' : round(x, 3))),
+    ms(perOp(r, r.cpu.serverPct)), ms(perOp(r, r.cpu.postgresPct)), Math.round(r.cpu.clientPct), Math.round(r.cpu.machinePct),
+  ];
 
   const sql = connect(opts.databaseUrl, { max: 4, applicationName: 'agentgate-bench' });
   let server: ServerChild | null = null;
   try {
     await migrate(sql);
+    // As the server does at every start: jobs then go where production puts them (graphile_worker).
+    await installJobSchema(sql, opts.databaseUrl);
     const [backend] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
     postmaster = backend ? postmasterOf(backend.pid) : null;
+    const inspectWal = await walInspectAvailable(sql);
     const admin = await createKey(sql, { name: 'bench admin', scopes: ['admin'], rateLimit: null }, SYSTEM_METADATA);
 
-    server = await startServer(opts.databaseUrl, pool);
+    server = await startServer(opts.databaseUrl, pool, { cpuProfDir: opts.cpuProfDir });
     out.server = `child process (pid ${server.pid}), pool ${server.pool}`;
     out.clients = `node:http keep-alive in the bench process`;
-    log(`create: server in a child process (pid ${server.pid}, Postgres pool ${server.pool}) on 127.0.0.1:${server.port}; clients: ${levels.join(' and ')} keep-alive connection(s) in the bench process`);
+    log(`create: server in a child process (pid ${server.pid}, Postgres pool ${server.pool}) on 127.0.0.1:${server.port}; clients: ${levels.join(' and ')} keep-alive connection(s) in the bench process; load average ${out.load_average_at_start}`);
 
     const setup = jsonClient(server.port, 1);
     const agent = expectStatus(
@@ -197,31 +226,79 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
     ) as { key: string };
     out.policy_created_via = await createPolicy(sql, setup, admin.key);
     setup.close();
+    const headers = { authorization: `Bearer ${agent.key}` };
 
-    const agentGate: Record<string, Measured> = {};
-    for (const clients of levels) {
-      for (const { mode, action, expectStatus: expected } of MODES) {
-        const client = jsonClient(server.port, clients);
-        const headers = { authorization: `Bearer ${agent.key}` };
+    /** Creates of one mode against the running server; the first one is checked to take the mode's path. */
+    const creates = async (port: number, pid: number, clients: number, count: number, mode: typeof MODES[number], tag: string) => {
+      const client = jsonClient(port, clients);
+      try {
         // One checked request first: a mode that silently measured the wrong path would be worthless.
-        const probe = expectStatus(await client.request('POST', '/api/requests', { action, params: { probe: true } }, headers), 201, 'POST /api/requests');
-        if (probe.status !== expected) throw new Error(`mode ${mode}: expected status ${expected}, got ${String(probe.status)}`);
-        const r = await measure(server.pid, {
-          concurrency: clients, count: countFor(clients), warmup, maxSeconds,
+        const probe = expectStatus(await client.request('POST', '/api/requests', { action: mode.action, params: { probe: tag } }, headers), 201, 'POST /api/requests');
+        if (probe.status !== mode.expectStatus) throw new Error(`mode ${mode.mode}: expected status ${mode.expectStatus}, got ${String(probe.status)}`);
+        return await measure(pid, {
+          concurrency: clients, count, warmup, maxSeconds,
           op: async (i) => {
-            const res = await client.request('POST', '/api/requests', { action, params: { to: 'someone@example.com', n: i }, urgency: 'normal' }, headers);
+            const res = await client.request('POST', '/api/requests', { action: mode.action, params: { to: 'someone@example.com', n: i, run: tag }, urgency: 'normal' }, headers);
             if (res.status !== 201) throw new Error(`HTTP ${res.status} ${res.body.slice(0, 200)}`);
           },
         });
+      } finally {
         client.close();
-        agentGate[`${mode}/${clients}`] = r;
-        log(`  ${mode} c=${clients}: ${round(r.opsPerSecond, 1)} creates/s, p50 ${round(r.p50)} ms, p99 ${round(r.p99)} ms`);
+      }
+    };
+
+    // (a) creates and (b) the HTTP floor, on the same server, at each client count.
+    const floor: Record<number, Measured> = {};
+    const agentGate: Record<string, Measured> = {};
+    for (const clients of levels) {
+      const client = jsonClient(server.port, clients);
+      expectStatus(await client.request('GET', '/api/keys/me', undefined, headers), 200, 'GET /api/keys/me');
+      floor[clients] = await measure(server.pid, {
+        concurrency: clients, count: countFor(clients), warmup, maxSeconds,
+        op: async () => {
+          const res = await client.request('GET', '/api/keys/me', undefined, headers);
+          if (res.status !== 200) throw new Error(`HTTP ${res.status} ${res.body.slice(0, 200)}`);
+        },
+      });
+      client.close();
+      log(`  floor (GET /api/keys/me) c=${clients}: ${round(floor[clients]!.opsPerSecond, 1)} requests/s, p50 ${round(floor[clients]!.p50)} ms, p99 ${round(floor[clients]!.p99)} ms`);
+      for (const mode of MODES) {
+        const r = await creates(server.port, server.pid, clients, countFor(clients), mode, 'main');
+        agentGate[`${mode.mode}/${clients}`] = r;
+        log(`  ${mode.mode} c=${clients}: ${round(r.opsPerSecond, 1)} creates/s, p50 ${round(r.p50)} ms, p99 ${round(r.p99)} ms`);
       }
     }
+
+    // What one create writes: WAL attributed to this database, over a phase of its own.
+    const wal: Record<string, WalUsage & { creates: number }> = {};
+    const walPhase = async (port: number, pid: number, tag: string) => {
+      for (const mode of MODES) {
+        const mark = await walMark(sql);
+        const r = await creates(port, pid, concurrency, walCreates, mode, `wal-${tag}`);
+        // The probe and the warm-up are creates of the same mode too.
+        const n = r.count + r.errors + warmup + 1;
+        wal[`${mode.mode}/${tag}`] = { ...(await walSince(sql, mark, inspectWal)), creates: n };
+      }
+    };
+    await walPhase(server.port, server.pid, 'group_commit');
     await server.stop();
     server = null;
 
-    // The floor to compare against: the same Postgres doing the least durable work a create does (one autocommit row).
+    // (e) Without group commit: each create appended by its own statement.
+    const noGroup: Record<string, Measured> = {};
+    if (opts.groupCommitOff !== false) {
+      server = await startServer(opts.databaseUrl, pool, { groupCommitMs: 0 });
+      for (const mode of MODES) {
+        const r = await creates(server.port, server.pid, concurrency, requests, mode, 'no-group-commit');
+        noGroup[mode.mode] = r;
+        log(`  ${mode.mode} c=${concurrency}, CREATE_GROUP_COMMIT_MS=0: ${round(r.opsPerSecond, 1)} creates/s, p50 ${round(r.p50)} ms, p99 ${round(r.p99)} ms`);
+      }
+      await walPhase(server.port, server.pid, 'no_group_commit');
+      await server.stop();
+      server = null;
+    }
+
+    // (c) The floor of a durable write on this Postgres: one autocommit row.
     await sql`drop table if exists bench_raw_inserts`;
     await sql`create table bench_raw_inserts (id bigint generated always as identity primary key, v bigint not null)`;
     const raw: Record<number, Measured> = {};
@@ -237,15 +314,52 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
       }
       log(`  raw insert c=${clients}: ${round(raw[clients]!.opsPerSecond, 1)} rows/s, p50 ${round(raw[clients]!.p50)} ms, p99 ${round(raw[clients]!.p99)} ms`);
     }
+    const rawMark = await walMark(sql);
+    for (let i = 0; i < walCreates; i++) await sql`insert into bench_raw_inserts (v) values (${i})`;
+    const rawWal = await walSince(sql, rawMark, inspectWal);
 
-    for (const clients of levels) {
-      for (const { mode } of MODES) {
-        const r = agentGate[`${mode}/${clients}`]!;
-        record(mode, clients, r, r.opsPerSecond / raw[clients]!.opsPerSecond);
+    // (d) The same creates on a log grown to `prefill` events, unanalysed, autovacuum off.
+    const prefilled: Record<string, Measured> = {};
+    if (prefill > 0) {
+      const [autoSeed] = await sql<{ id: string }[]>`select id from requests where action = 'bench.auto' and status = 'approved' order by created_at desc limit 1`;
+      const [pendingSeed] = await sql<{ id: string }[]>`select id from requests where action = 'bench.human' and status = 'pending' order by created_at desc limit 1`;
+      if (!autoSeed || !pendingSeed) throw new Error('prefill: no seed requests');
+      server = await startServer(opts.databaseUrl, pool);
+      const decider = jsonClient(server.port, 1);
+      expectStatus(await decider.request('POST', `/api/requests/${pendingSeed.id}/decide`, { decision: 'approved', reason: 'seed of the prefilled log' }, { authorization: `Bearer ${admin.key}` }), 200, 'decide the seed');
+      decider.close();
+      await server.stop();
+      server = null;
+      log(`  growing the log to ${prefill.toLocaleString('en')} events (SQL generation, triggers and autovacuum off)…`);
+      const grown = await prefillLog(sql, prefill, autoSeed.id, pendingSeed.id);
+      out.prefill = `${grown.events} events (${grown.streams} request streams added in ${round(grown.seconds, 1)} s), not analysed, autovacuum off`;
+      log(`  ${out.prefill}`);
+      // A server started on the grown log, as one restarted on an old database.
+      server = await startServer(opts.databaseUrl, pool);
+      for (const mode of MODES) {
+        const r = await creates(server.port, server.pid, concurrency, requests, mode, 'prefilled');
+        prefilled[mode.mode] = r;
+        log(`  ${mode.mode} c=${concurrency} on ${grown.events} events: ${round(r.opsPerSecond, 1)} creates/s, p50 ${round(r.p50)} ms, p99 ${round(r.p99)} ms`);
       }
-      record('raw_insert', clients, raw[clients]!);
+      await server.stop();
+      server = null;
     }
 
+    // Figures and tables.
+    const mainRows: (string | number)[][] = [];
+    for (const clients of levels) {
+      record(`floor/c${clients}`, floor[clients]!, { vs_raw: floor[clients]!.opsPerSecond / raw[clients]!.opsPerSecond });
+      mainRows.push(row('floor: GET /api/keys/me', clients, floor[clients]!, [undefined, floor[clients]!.opsPerSecond / raw[clients]!.opsPerSecond]));
+      for (const { mode } of MODES) {
+        const r = agentGate[`${mode}/${clients}`]!;
+        const vsFloor = r.opsPerSecond / floor[clients]!.opsPerSecond;
+        const vsRaw = r.opsPerSecond / raw[clients]!.opsPerSecond;
+        record(`${mode}/c${clients}`, r, { vs_floor: vsFloor, vs_raw: vsRaw });
+        mainRows.push(row(mode, clients, r, [vsFloor, vsRaw]));
+      }
+      record(`raw_insert/c${clients}`, raw[clients]!);
+      mainRows.push(row('raw insert', clients, raw[clients]!, [undefined, undefined]));
+    }
     if (opts.pgbench !== false) {
       for (const clients of levels) {
         const tps = pgbenchTps(opts.databaseUrl, clients, countFor(clients));
@@ -254,13 +368,64 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
           continue;
         }
         out[`pgbench/c${clients}.tps`] = round(tps, 1);
-        rows.push(['pgbench (prepared)', clients, countFor(clients), round(tps, 1), '', '', '', '', '', '', '', '', '']);
+        mainRows.push(['pgbench (prepared)', clients, countFor(clients), round(tps, 1), '', '', '', '', '', '', '', '', '', '']);
       }
     }
-
     log('');
-    log(table(['create', 'clients', 'n', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'vs raw', 'server cpu ms/op', 'pg cpu ms/op', 'client cpu%', 'machine cpu%'], rows));
-    log('(over the measured phase: CPU ms per operation of the server child and of Postgres; client as % of one core, machine as % of all cores)');
+    log(table(['create', 'clients', 'n', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'vs floor', 'vs raw', 'server cpu ms/op', 'pg cpu ms/op', 'client cpu%', 'machine cpu%'], mainRows));
+    log(`(over the measured phase: CPU ms per operation of the server child and of this database's Postgres backends; client as % of one core, machine as % of all cores)`);
+
+    if (opts.groupCommitOff !== false) {
+      const gcRows: (string | number)[][] = [];
+      for (const { mode } of MODES) {
+        const on = agentGate[`${mode}/${concurrency}`]!;
+        const off = noGroup[mode]!;
+        record(`${mode}/c${concurrency}/no_group_commit`, off, { vs_group_commit: off.opsPerSecond / on.opsPerSecond });
+        gcRows.push(row(`${mode}, CREATE_GROUP_COMMIT_MS default`, concurrency, on, [undefined]));
+        gcRows.push(row(`${mode}, CREATE_GROUP_COMMIT_MS=0`, concurrency, off, [off.opsPerSecond / on.opsPerSecond]));
+      }
+      log('');
+      log(table(['group commit', 'clients', 'n', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'vs on', 'server cpu ms/op', 'pg cpu ms/op', 'client cpu%', 'machine cpu%'], gcRows));
+    }
+
+    if (prefill > 0) {
+      const pfRows: (string | number)[][] = [];
+      for (const { mode } of MODES) {
+        const empty = agentGate[`${mode}/${concurrency}`]!;
+        const grown = prefilled[mode]!;
+        const pgEmpty = perOp(empty, empty.cpu.postgresPct);
+        const pgGrown = perOp(grown, grown.cpu.postgresPct);
+        const ratios: Record<string, number> = { vs_empty: grown.opsPerSecond / empty.opsPerSecond };
+        if (pgEmpty !== null && pgGrown !== null && pgEmpty > 0) ratios.postgres_cpu_vs_empty = pgGrown / pgEmpty;
+        record(`${mode}/c${concurrency}/prefilled`, grown, ratios);
+        pfRows.push(row(`${mode}, fresh database`, concurrency, empty, [undefined, undefined]));
+        pfRows.push(row(`${mode}, ${prefill.toLocaleString('en')} events`, concurrency, grown, [ratios.vs_empty, ratios.postgres_cpu_vs_empty]));
+      }
+      log('');
+      log(table(['log size', 'clients', 'n', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'ops vs fresh', 'pg cpu vs fresh', 'server cpu ms/op', 'pg cpu ms/op', 'client cpu%', 'machine cpu%'], pfRows));
+    }
+
+    const walRows: (string | number)[][] = [];
+    const walOut = (key: string, w: WalUsage, n: number) => {
+      out[`${key}.wal_bytes_per_op`] = Math.round(w.bytes / n);
+      if (w.method === 'pg_walinspect') {
+        out[`${key}.wal_records_per_op`] = round(w.records / n, 1);
+        out[`${key}.wal_fpi_bytes_per_op`] = Math.round(w.fpiBytes / n);
+      }
+      const tables = w.tables.filter((x) => x.rows > 0 || x.indexEntries > 0);
+      out[`${key}.rows_per_op`] = round(tables.reduce((a, x) => a + x.rows, 0) / n, 2);
+      out[`${key}.index_entries_per_op`] = round(tables.reduce((a, x) => a + x.indexEntries, 0) / n, 2);
+      walRows.push([key, n, Math.round(w.bytes / n), w.method === 'pg_walinspect' ? round(w.records / n, 1) : '', w.method === 'pg_walinspect' ? Math.round(w.fpiBytes / n) : '',
+        tables.map((x) => `${x.table} ${round(x.rows / n, 2)}+${round(x.indexEntries / n, 2)}`).join(', ')]);
+    };
+    for (const [key, w] of Object.entries(wal)) walOut(`wal/${key}`, w, w.creates);
+    walOut('wal/raw_insert', rawWal, walCreates);
+    out.wal_method = rawWal.method;
+    log('');
+    log(table(['WAL per operation', 'n', 'bytes', 'records', 'of which FPI bytes', 'per table: rows+index entries written per operation'], walRows));
+    log(`(WAL read with ${rawWal.method}; attributed to this database's transactions, commit records included)`);
+    out.load_average_at_end = loadAverage();
+    log(`load average at the start ${out.load_average_at_start}, at the end ${out.load_average_at_end} (${os.availableParallelism()} CPUs)`);
     return out;
   } finally {
     if (server) await server.stop();

@@ -11,6 +11,9 @@
  *   --requests N                  measured creates per mode at N clients (default 5000)
  *   --pool N                      the server's Postgres pool size (default 10)
  *   --no-pgbench                  skip pgbench even when it is on PATH
+ *   --prefill N                   create: grow the log to N events for the prefilled run (default 1000000; 0 skips)
+ *   --no-group-commit-off         create: skip the run with CREATE_GROUP_COMMIT_MS=0
+ *   --cpu-prof DIR                create: write V8 CPU profiles of the server to DIR
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +42,9 @@ const { values: args } = parseArgs({
     requests: { type: 'string' },
     pool: { type: 'string' },
     'no-pgbench': { type: 'boolean', default: false },
+    prefill: { type: 'string' },
+    'no-group-commit-off': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -132,6 +138,9 @@ try {
         requests: positiveInt('requests', args.requests),
         pool: positiveInt('pool', args.pool),
         pgbench: !args['no-pgbench'],
+        prefill: args.prefill === undefined ? undefined : args.prefill === '0' ? 0 : positiveInt('prefill', args.prefill),
+        groupCommitOff: !args['no-group-commit-off'],
+        cpuProfDir: args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined,
       }));
       console.log(`${bench}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     } catch (err) {

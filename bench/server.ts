@@ -15,8 +15,11 @@ const pool = Number(process.env.DB_POOL_SIZE ?? 10);
 const sql = connect(url, { max: pool, applicationName: 'agentgate-bench-server' });
 // One bench key stands for a thousand agents (1,000 long-polls, 1,000 streams at once):
 // the per-key caps that keep one real key from holding that many are lifted here.
+// CREATE_GROUP_COMMIT_MS as the server reads it (unset: the server's default).
+const groupCommit = process.env.CREATE_GROUP_COMMIT_MS;
 const app = await buildApp({
   sql, logLevel: 'silent',
+  ...(groupCommit !== undefined && groupCommit !== '' ? { createGroupCommitMs: Number(groupCommit) } : {}),
   liveCaps: { perKey: { longpoll: 100_000, websocket: 100_000, follower: 100 }, total: 1_000_000 },
 });
 await app.listen({ host: '127.0.0.1', port: 0 });

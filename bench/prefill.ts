@@ -1,0 +1,79 @@
+/**
+ * Grows the bench database's log to a given number of events by SQL generation, the shape
+ * of a large, old installation: request streams cloned from two seeds made through the API
+ * (one a policy approved at once: one event; one routed to people then approved: two
+ * events), with their read-model rows. Triggers are off while it runs (session_replication_role
+ * = replica), autovacuum is off for the grown tables and nothing is analysed afterwards, as on
+ * a busy or badly tuned server: every query of the write path must stay O(1) without fresh
+ * statistics.
+ */
+import type { Sql } from '../server/src/db/connect.ts';
+
+/** Tables that grow with the log; autovacuum (and so auto-analyze) is turned off for them. */
+const GROWN = ['events', 'requests', 'audit_log', 'idempotency_keys'];
+
+export interface PrefillResult {
+  events: number;
+  streams: number;
+  seconds: number;
+}
+
+/**
+ * Adds request streams until `events` holds at least `targetEvents` rows. `autoSeed` is a
+ * request a policy approved at once, `decidedSeed` one routed to people and then decided.
+ */
+export async function prefillLog(sql: Sql, targetEvents: number, autoSeed: string, decidedSeed: string): Promise<PrefillResult> {
+  const t0 = performance.now();
+  const [{ n: have } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
+  const [{ n: autoEvents } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events where stream_id = ${`request-${autoSeed}`}`;
+  const [{ n: decidedEvents } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events where stream_id = ${`request-${decidedSeed}`}`;
+  if (autoEvents === 0 || decidedEvents === 0) throw new Error('prefill: the seed requests have no events');
+  // Six streams in ten like the auto seed, four like the decided one.
+  const perStream = 0.6 * autoEvents + 0.4 * decidedEvents;
+  const streams = Math.max(0, Math.ceil((targetEvents - have) / perStream));
+  for (const table of GROWN) {
+    const [exists] = await sql<{ kind: string | null }[]>`select (select relkind::text from pg_class where oid = to_regclass(${table})) as kind`;
+    if (exists?.kind === 'r') await sql`alter table ${sql(table)} set (autovacuum_enabled = false)`;
+  }
+  if (streams === 0) return { events: have, streams: 0, seconds: 0 };
+
+  await sql.begin(async (tx) => {
+    await tx`set local session_replication_role = replica`;
+    // The new streams and their seeds; ids keep the req_ format (26 base32 characters).
+    await tx`
+      create temp table prefill_streams on commit drop as
+      select g, 'req_pf' || lpad(g::text, 24, '0') as id,
+             case when g % 10 < 6 then ${autoSeed} else ${decidedSeed} end as seed
+      from generate_series(1, ${streams}::int) g`;
+    // Oldest first, a millisecond apart, ending before the seeds: the log reads as history.
+    await tx`
+      insert into events (stream_id, stream_type, version, type, data, metadata, recorded_at)
+      select 'request-' || p.id, 'request', s.version, s.type,
+             case when s.data ? 'id' then s.data || jsonb_build_object('id', p.id) else s.data end,
+             s.metadata, s.recorded_at - make_interval(secs => (${streams}::int - p.g + 1) / 1000.0)
+      from prefill_streams p join events s on s.stream_id = 'request-' || p.seed
+      order by p.g, s.version`;
+    await tx`
+      insert into requests
+      select (jsonb_populate_record(r, jsonb_build_object(
+        'id', p.id, 'created_at', e.recorded_at, 'updated_at', e.recorded_at, 'last_position', e.position))).*
+      from prefill_streams p
+      join events e on e.stream_id = 'request-' || p.id and e.version = 1
+      join requests r on r.id = p.seed`;
+    const [audit] = await tx<{ kind: string | null }[]>`select (select relkind::text from pg_class where oid = to_regclass('audit_log')) as kind`;
+    if (audit?.kind === 'r') {
+      // One entry per event, cloned from the seed's entry of the same version.
+      await tx`
+        insert into audit_log
+        select (jsonb_populate_record(a, jsonb_build_object(
+          'id', e.position, 'stream_id', e.stream_id, 'request_id', p.id, 'created_at', e.recorded_at,
+          'details', case when a.details ? 'id' then a.details || jsonb_build_object('id', p.id) else a.details end))).*
+        from prefill_streams p
+        join events e on e.stream_id = 'request-' || p.id
+        join events s on s.stream_id = 'request-' || p.seed and s.version = e.version
+        join audit_log a on a.id = s.position`;
+    }
+  });
+  const [{ n: events } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
+  return { events, streams, seconds: (performance.now() - t0) / 1000 };
+}
