@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { MAX_REQUEST_PAGE, type ApprovalRequest, type ListRequestsQuery } from './schemas.ts';
@@ -59,7 +60,12 @@ export async function getRequest(sql: Sql, id: string): Promise<ApprovalRequest>
 }
 
 /** Keyset cursor: the sort key of the last row of a page, opaque to clients. */
-interface Cursor { c: string; i: string; u?: number; x?: string }
+/**
+ * A page's place: the last row's sort keys (c, i, u, x), and the filtered set's total with a
+ * fingerprint of the filters it was counted for (t, f), so that later pages of the same query
+ * need not count the whole set again.
+ */
+interface Cursor { c: string; i: string; u?: number; x?: string; t?: number; f?: string }
 
 const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
 
@@ -72,6 +78,8 @@ function decodeCursor(s: string): Cursor {
     if (typeof c.c !== 'string' || !isIso(c.c) || typeof c.i !== 'string') throw new Error('shape');
     if (c.u !== undefined && !(Number.isInteger(c.u) && c.u >= 0 && c.u <= 3)) throw new Error('shape');
     if (c.x !== undefined && !(typeof c.x === 'string' && (c.x === 'infinity' || isIso(c.x)))) throw new Error('shape');
+    if (c.t !== undefined && !(Number.isInteger(c.t) && c.t >= 0)) throw new Error('shape');
+    if (c.f !== undefined && typeof c.f !== 'string') throw new Error('shape');
     return c;
   } catch {
     throw new AppError('INVALID_CURSOR', 'The cursor is not valid; use the nextCursor of a previous page');
@@ -119,12 +127,19 @@ export async function listRequests(sql: Sql, q: ListRequestsQuery): Promise<{ re
     ${q.from ? sql`and created_at >= ${q.from}::timestamptz` : sql``}
     ${q.to ? sql`and created_at < ${q.to}::timestamptz` : sql``}`;
 
-  const [rows, [{ total }]] = await Promise.all([
+  // Counting a large filtered set costs far more than a page; later pages of one query carry
+  // the total counted for its first page (rows created since then show up in the next query).
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify([q.status ?? null, q.action ?? null, q.urgency ?? null, q.from ?? null, q.to ?? null]))
+    .digest('base64url').slice(0, 16);
+  const knownTotal = cursor?.t !== undefined && cursor.f === fingerprint ? cursor.t : undefined;
+  const [rows, total] = await Promise.all([
     sql<RequestRow[]>`
       select * from requests where true ${filters} ${keyset}
       order by ${order} limit ${limit + 1} ${cursor ? sql`` : sql`offset ${offset}`}`,
-    sql<[{ total: number }]>`select count(*)::int as total from requests where true ${filters}`,
-  ]) as [RequestRow[], [{ total: number }]];
+    knownTotal !== undefined ? knownTotal
+      : sql<[{ total: number }]>`select count(*)::int as total from requests where true ${filters}`.then(([r]) => r.total),
+  ]);
 
   const page = rows.slice(0, limit);
   const hasMore = rows.length > limit;
@@ -141,6 +156,7 @@ export async function listRequests(sql: Sql, q: ListRequestsQuery): Promise<{ re
           c: last.created_at.toISOString(), i: last.id,
           ...(byUrgency ? { u: last.urgency_rank } : {}),
           ...(bySla ? { x: last.expires_at ? last.expires_at.toISOString() : 'infinity' } : {}),
+          t: total, f: fingerprint,
         })
         : null,
     },
