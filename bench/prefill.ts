@@ -37,6 +37,19 @@ export async function prefillLog(sql: Sql, targetEvents: number, autoSeed: strin
   }
   if (streams === 0) return { events: have, streams: 0, seconds: 0 };
 
+  // In transactions of CHUNK streams: a transaction holding an xid holds back every
+  // gap-free log reader of the server (they read below the oldest open one), and the
+  // server may be shared.
+  for (let first = 1; first <= streams; first += CHUNK) {
+    await appendChunk(sql, first, Math.min(streams, first + CHUNK - 1), streams, autoSeed, decidedSeed);
+  }
+  const [{ n: events } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
+  return { events, streams, seconds: (performance.now() - t0) / 1000 };
+}
+
+const CHUNK = 20_000;
+
+async function appendChunk(sql: Sql, first: number, last: number, streams: number, autoSeed: string, decidedSeed: string): Promise<void> {
   await sql.begin(async (tx) => {
     await tx`set local session_replication_role = replica`;
     // The new streams and their seeds; ids keep the req_ format (26 base32 characters).
@@ -44,7 +57,7 @@ export async function prefillLog(sql: Sql, targetEvents: number, autoSeed: strin
       create temp table prefill_streams on commit drop as
       select g, 'req_pf' || lpad(g::text, 24, '0') as id,
              case when g % 10 < 6 then ${autoSeed} else ${decidedSeed} end as seed
-      from generate_series(1, ${streams}::int) g`;
+      from generate_series(${first}::int, ${last}::int) g`;
     // Oldest first, a millisecond apart, ending before the seeds: the log reads as history.
     await tx`
       insert into events (stream_id, stream_type, version, type, data, metadata, recorded_at)
@@ -74,6 +87,4 @@ export async function prefillLog(sql: Sql, targetEvents: number, autoSeed: strin
         join audit_log a on a.id = s.position`;
     }
   });
-  const [{ n: events } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
-  return { events, streams, seconds: (performance.now() - t0) / 1000 };
 }
