@@ -57,7 +57,8 @@ export async function bootstrapAdminKey(sql: Sql, adminApiKey?: string): Promise
           const [existing] = await tx<{ id: string }[]>`select id from api_keys where key_hash = ${hashApiKey(adminApiKey)}`;
           if (existing) throw new AlreadyBootstrapped(existing.id);
         } else {
-          const [anyKey] = await tx`select 1 from events where stream_type = 'apikey' limit 1`;
+          // api_keys keeps a row for every key ever created, revoked ones included.
+          const [anyKey] = await tx`select 1 from api_keys limit 1`;
           if (anyKey) throw new AlreadyBootstrapped();
         }
       },
