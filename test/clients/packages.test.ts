@@ -76,7 +76,7 @@ t.test('each tarball holds the build, its README and license, and no sources', a
     }
     t.same(files.filter((f) => f.startsWith('src/') || f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.d.cts')), [], `@agentgate/${name} ships no TypeScript sources`);
     const pkg = JSON.parse(readFileSync(path.join(ROOT_DIR, 'clients', name, 'package.json'), 'utf8')) as Record<string, unknown>;
-    t.match(pkg, { version: /^\d+\.\d+\.\d+/, license: 'MIT', engines: { node: '>=20.10' } }, `@agentgate/${name} has a version, license and engines`);
+    t.match(pkg, { version: /^\d+\.\d+\.\d+/, license: 'MIT', engines: { node: '^20.19.0 || >=22.12.0' } }, `@agentgate/${name} has a version, license and engines`);
     t.notOk(Object.keys((pkg.dependencies ?? {}) as object).includes('tsx'), `@agentgate/${name} needs no TypeScript loader`);
   }
   t.ok(packed.sdk!.includes('dist/index.cjs') && packed.sdk!.includes('dist/index.d.cts'), 'the SDK offers CommonJS with its declarations');
