@@ -41,6 +41,14 @@ begin
 end;
 $$;
 
+-- The trigger runs as the owner of the projections (SECURITY DEFINER): the application's
+-- role may append events but not write a read model (sql/0020_app_role.sql). Its
+-- search_path is pinned to this schema with pg_temp last, so a temporary table of the
+-- appending session cannot stand in for a read table.
+do $$ begin
+  execute format('alter function events_apply_projections() security definer set search_path = %I, pg_temp', current_schema());
+end $$;
+
 drop trigger if exists events_project on events;
 create trigger events_project after insert on events
   for each row execute function events_apply_projections();

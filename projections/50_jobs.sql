@@ -213,6 +213,12 @@ begin
 end;
 $$;
 
+-- As the owner, like events_apply_projections (00_dispatch.sql): the application's role
+-- cannot add lines or jobs for events it did not append.
+do $$ begin
+  execute format('alter function events_schedule_jobs() security definer set search_path = %I, pg_temp', current_schema());
+end $$;
+
 drop trigger if exists events_schedule_jobs on events;
 -- The WHEN clause keeps other streams' appends from calling the function at all (the stream types schedule_jobs reads).
 create trigger events_schedule_jobs after insert on events

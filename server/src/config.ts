@@ -7,7 +7,7 @@ import { z } from 'zod';
  * an explicit `NAME` wins over `NAME_FILE`.
  */
 export const SECRET_VARIABLES = [
-  'DATABASE_URL', 'ADMIN_API_KEY', 'JWT_SECRET', 'METRICS_TOKEN',
+  'DATABASE_URL', 'MIGRATION_DATABASE_URL', 'ADMIN_API_KEY', 'JWT_SECRET', 'METRICS_TOKEN',
   'SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'DISCORD_BOT_TOKEN', 'SMTP_URL', 'SMTP_PASS',
 ] as const;
 
@@ -24,6 +24,12 @@ const ConfigSchema = z.object({
   // "development" silences the warning about an unset PUBLIC_URL; nothing else depends on it.
   NODE_ENV: z.string().min(1).default('production'),
   DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  // The owner's connection, for migrations, graphile-worker's schema and projection
+  // rebuilds; DATABASE_URL is then the application's own, restricted role. Unset: DATABASE_URL does both.
+  MIGRATION_DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
@@ -146,6 +152,10 @@ export function loadConfig(env: Env = process.env): { config: Config; warnings: 
     throw new ConfigError(
       parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`),
     );
+  }
+  if (parsed.data.MIGRATION_DATABASE_URL && !parsed.data.DATABASE_URL) {
+    // The embedded database sets up its own roles; an owner without the application's role is a mistake.
+    throw new ConfigError(['MIGRATION_DATABASE_URL: needs DATABASE_URL (the application role\'s connection) beside it']);
   }
   return { config: parsed.data, warnings };
 }

@@ -1,19 +1,19 @@
 /**
- * `npm start`: configuration, database (embedded when DATABASE_URL is unset), migrations,
- * first admin key, HTTP server; graceful shutdown on SIGTERM/SIGINT.
+ * `npm start`: configuration, database (embedded when DATABASE_URL is unset), migrations as
+ * the owner, first admin key, HTTP server as the application's role; graceful shutdown on
+ * SIGTERM/SIGINT.
  */
 import { channelSettings, channelsFromConfig, closeChannels, discordInteractionSettings, slackInteractionSettings } from './channels/registry.ts';
 import { startSlackSocketMode } from './channels/slack-interactions.ts';
 import { corsOrigins } from './config.ts';
 import { connectPools, openDatabase } from './db/database.ts';
 import { EmbeddedPostgresError } from './db/embedded.ts';
-import { migrate } from './db/migrate.ts';
+import { prepareDatabase } from './db/prepare.ts';
 import { buildApp } from './http/app.ts';
 import { listenBaseUrl } from './http/public-url.ts';
 import { bootstrapAdminKey } from './keys/commands.ts';
 import { Live } from './live/live.ts';
 import { workerSettings } from './jobs/options.ts';
-import { installJobSchema } from './jobs/schema.ts';
 import { anyWorkerAlive, startWorker } from './jobs/worker.ts';
 import { loadConfigAndLogger, stopOnSignals } from './startup.ts';
 
@@ -21,12 +21,15 @@ async function main() {
   const { config, log } = loadConfigAndLogger();
 
   const db = await openDatabase(config, (m) => log.info(m), { callerHandlesSignals: true });
-  // `pool` for work that may take long (migrations, the jobs schema); everything the server
-  // does at run time goes through `sql`, where each call has DB_QUERY_TIMEOUT_MS.
-  const { pool, sql } = connectPools(db.url, config, { max: config.DB_POOL_SIZE });
-  const migrated = await migrate(pool);
-  if (migrated.applied.length) log.info({ migrations: migrated.applied }, 'migrations applied');
-  if (migrated.projectionsRebuilt) log.info('projections (re)built from the event log');
+  // Migrations, projections and graphile-worker's schema (installed even without a worker
+  // here: every append may add jobs), as the owner, without a query deadline (they may take
+  // long); then everything runs as the app role through `sql`, where each call has
+  // DB_QUERY_TIMEOUT_MS.
+  const prepared = await prepareDatabase(db, log);
+  for (const w of prepared.warnings) log.warn(w);
+  if (prepared.migrated?.applied.length) log.info({ migrations: prepared.migrated.applied }, 'migrations applied');
+  if (prepared.migrated?.projectionsRebuilt) log.info('projections (re)built from the event log');
+  const { sql } = connectPools(db.url, config, { max: config.DB_POOL_SIZE });
   // One LISTEN connection and one log reader for every live client of this process.
   const live = new Live(sql, {
     waitMaxTimeoutSeconds: config.WAIT_MAX_TIMEOUT_SECONDS,
@@ -36,8 +39,6 @@ async function main() {
     log,
   });
   await live.start();
-  // graphile-worker's schema, installed even without a worker here: every append may add jobs.
-  await installJobSchema(pool, db.url, log);
   const channels = channelsFromConfig(config, log);
   const slack = slackInteractionSettings(config);
   const discord = discordInteractionSettings(config);

@@ -2,14 +2,15 @@
  * `npm run projections:rebuild`: drops every read table and replays the whole event log
  * through the projection functions, so the tables are exactly what the events say.
  * Safe next to running servers: appends wait for the rebuild (SHARE lock on events)
- * and carry on after it.
+ * and carry on after it. Runs as the owner (MIGRATION_DATABASE_URL, else DATABASE_URL);
+ * the application role's grants on the new tables are restored in the same transaction.
  */
 import { performance } from 'node:perf_hooks';
 import type { Config } from './config.ts';
 import { connect } from './db/connect.ts';
-import { openDatabase, type Database } from './db/database.ts';
-import { embeddedUrl } from './db/embedded.ts';
+import { embeddedUrls, openDatabase, type Database } from './db/database.ts';
 import { migrate, rebuildProjections } from './db/migrate.ts';
+import { mayMigrate, roleFacts } from './db/roles.ts';
 import { loadConfigOrExit } from './startup.ts';
 
 /** Long enough for a busy server, short enough that a wrong host fails while someone is watching. */
@@ -47,14 +48,16 @@ class Unreachable extends Error {}
  */
 async function database(config: Config): Promise<Database> {
   if (config.DATABASE_URL) {
-    const failure = await probe(config.DATABASE_URL, CONNECT_TIMEOUT_S);
+    // The rebuild drops and recreates the read tables: the owner's work.
+    const migrationUrl = config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL;
+    const failure = await probe(migrationUrl, CONNECT_TIMEOUT_S);
     if (failure) {
-      throw new Unreachable(`Cannot reach the database at ${shown(config.DATABASE_URL)}: ${failure.message}.`);
+      throw new Unreachable(`Cannot reach the database at ${shown(migrationUrl)}: ${failure.message}.`);
     }
-    return { url: config.DATABASE_URL, embedded: false, stop: async () => {} };
+    return { url: config.DATABASE_URL, migrationUrl, embedded: false, stop: async () => {} };
   }
-  const running = embeddedUrl(config.EMBEDDED_PG_PORT, 'agentgate');
-  if ((await probe(running, 2)) === null) return { url: running, embedded: true, stop: async () => {} };
+  const running = embeddedUrls(config.DATA_DIR, config.EMBEDDED_PG_PORT);
+  if ((await probe(running.migrationUrl, 2)) === null) return { ...running, embedded: true, stop: async () => {} };
   try {
     return await openDatabase(config, (m) => console.log(m));
   } catch (err) {
@@ -77,8 +80,13 @@ async function main(): Promise<number> {
     throw err;
   }
 
-  const sql = connect(db.url, { max: 1, connectTimeout: CONNECT_TIMEOUT_S, applicationName: 'agentgate-projections-rebuild' });
+  const sql = connect(db.migrationUrl, { max: 1, connectTimeout: CONNECT_TIMEOUT_S, applicationName: 'agentgate-projections-rebuild' });
   try {
+    const role = await roleFacts(sql);
+    if (!mayMigrate(role)) {
+      console.error(`The role "${role.name}" may not rebuild the projections (it does not own them): set MIGRATION_DATABASE_URL to a connection as the owner.\nNothing was rebuilt.`);
+      return 1;
+    }
     const migrated = await migrate(sql);
     if (migrated.applied.length) console.log(`Applied migrations: ${migrated.applied.join(', ')}`);
     const started = performance.now();

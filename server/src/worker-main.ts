@@ -1,14 +1,13 @@
 /**
  * `npm run worker`: a background worker process without the HTTP server (run as many as
  * you like, beside servers started with WORKER_ENABLED=false or not). It migrates like
- * the server, installs graphile-worker's schema, then runs jobs until SIGTERM/SIGINT,
+ * the server (as the owner, MIGRATION_DATABASE_URL), installs graphile-worker's schema, then
+ * runs jobs as the application's role (DATABASE_URL) until SIGTERM/SIGINT,
  * when it finishes the jobs in hand and releases the rest.
  */
 import { channelsFromConfig, closeChannels } from './channels/registry.ts';
-import { connectPools } from './db/database.ts';
-import { embeddedUrl } from './db/embedded.ts';
-import { migrate } from './db/migrate.ts';
-import { installJobSchema } from './jobs/schema.ts';
+import { connectPools, embeddedUrls } from './db/database.ts';
+import { prepareDatabase } from './db/prepare.ts';
 import { workerSettings } from './jobs/options.ts';
 import { startWorker } from './jobs/worker.ts';
 import { countCommittedEvents } from './metrics/events.ts';
@@ -19,11 +18,15 @@ async function main() {
   const { config, log } = loadConfigAndLogger();
 
   // Without DATABASE_URL, the embedded database of a server started from the same folder.
-  const databaseUrl = config.DATABASE_URL ?? embeddedUrl(config.EMBEDDED_PG_PORT, 'agentgate');
-  const { pool, sql } = connectPools(databaseUrl, config, { max: config.WORKER_CONCURRENCY + 2, applicationName: 'agentgate-worker' });
-  await migrate(pool);
-  const { drained } = await installJobSchema(pool, databaseUrl, log);
+  const urls = config.DATABASE_URL
+    ? { url: config.DATABASE_URL, migrationUrl: config.MIGRATION_DATABASE_URL ?? config.DATABASE_URL }
+    : embeddedUrls(config.DATA_DIR, config.EMBEDDED_PG_PORT);
+  const { drained, warnings } = await prepareDatabase(urls, log);
+  for (const w of warnings) log.warn(w);
   if (drained) log.info({ jobs: drained }, 'moved parked jobs into the queue');
+  const databaseUrl = urls.url;
+  // Each call of the worker's own queries has DB_QUERY_TIMEOUT_MS.
+  const { sql } = connectPools(databaseUrl, config, { max: config.WORKER_CONCURRENCY + 2, applicationName: 'agentgate-worker' });
 
   countCommittedEvents();
   const channels = channelsFromConfig(config, log);

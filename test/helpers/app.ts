@@ -1,14 +1,19 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
-import type { Sql } from '../../server/src/db/connect.ts';
+import { connect, type Sql } from '../../server/src/db/connect.ts';
 import { buildApp, type AppOptions } from '../../server/src/http/app.ts';
 import { bootstrapAdminKey } from '../../server/src/keys/commands.ts';
 import { testDatabase } from './db.ts';
 
 export interface TestApp {
   app: FastifyInstance;
+  /** The database as its superuser, for the test's own set-up and inspection. */
   sql: Sql;
+  /** The connection the app runs on: the application's restricted role. */
+  appSql: Sql;
   dbUrl: string;
+  /** The application's role (DATABASE_URL of a server process on this database). */
+  appUrl: string;
   adminKey: string;
   /** app.inject with a bearer key and a JSON body. */
   call(method: InjectOptions['method'], url: string, opts?: { key?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
@@ -17,10 +22,16 @@ export interface TestApp {
 }
 
 export async function testApp(t: Test, options: Partial<AppOptions> = {}): Promise<TestApp> {
-  const { sql, url } = await testDatabase(t);
-  const app = await buildApp({ sql, logLevel: 'silent', webhookAllowPrivate: true, ...options });
-  t.teardown(() => app.close());
-  const boot = await bootstrapAdminKey(sql);
+  const { sql, url, appUrl } = await testDatabase(t);
+  // The app runs as the application's role, as a server does: whatever it needs beyond
+  // that role's privileges fails here first.
+  const appSql = connect(appUrl);
+  const app = await buildApp({ sql: appSql, logLevel: 'silent', webhookAllowPrivate: true, ...options });
+  t.teardown(async () => {
+    await app.close();
+    await appSql.end({ timeout: 1 });
+  });
+  const boot = await bootstrapAdminKey(appSql);
   const adminKey = boot.key!;
   const call: TestApp['call'] = (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -40,5 +51,5 @@ export async function testApp(t: Test, options: Partial<AppOptions> = {}): Promi
     const body = res.json() as { key: string; id: string };
     return { key: body.key, id: body.id };
   };
-  return { app, sql, dbUrl: url, adminKey, call, key };
+  return { app, sql, appSql, dbUrl: url, appUrl, adminKey, call, key };
 }

@@ -5,10 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Test } from 'tap';
-import type { Sql } from '../../server/src/db/connect.ts';
+import { connect, type Sql } from '../../server/src/db/connect.ts';
 import { ROOT_DIR } from '../../server/src/db/paths.ts';
 import { installJobSchema } from '../../server/src/jobs/schema.ts';
 import { startWorker, type RunningWorker, type WorkerOptions } from '../../server/src/jobs/worker.ts';
+import { appRoleUrl, ownerRoleUrl } from './db.ts';
 
 export const FAST = {
   pollIntervalMs: 50,
@@ -21,11 +22,17 @@ export async function jobSchema(sql: Sql, dbUrl: string) {
   return installJobSchema(sql, dbUrl);
 }
 
+/**
+ * A worker in this process. `sql` and `dbUrl` install graphile-worker's schema (owner's
+ * work); the worker itself runs as the application's role, as in a server.
+ */
 export async function inProcessWorker(t: Test, sql: Sql, dbUrl: string, opts: Partial<WorkerOptions> = {}): Promise<RunningWorker> {
   await installJobSchema(sql, dbUrl);
+  const appUrl = appRoleUrl(dbUrl);
+  const appSql = connect(appUrl, { max: 7 });
   const worker = await startWorker({
-    databaseUrl: dbUrl,
-    sql,
+    databaseUrl: appUrl,
+    sql: appSql,
     concurrency: 5,
     heartbeatMs: FAST.heartbeatMs,
     deadAfterMs: FAST.deadAfterMs,
@@ -33,7 +40,10 @@ export async function inProcessWorker(t: Test, sql: Sql, dbUrl: string, opts: Pa
     delivery: { allowPrivate: true, timeoutMs: 5000, retry: { baseMs: FAST.retryBaseMs, maxMs: 60_000 } },
     ...opts,
   });
-  t.teardown(() => worker.stop());
+  t.teardown(async () => {
+    await worker.stop();
+    await appSql.end({ timeout: 1 });
+  });
   return worker;
 }
 
@@ -44,13 +54,14 @@ export interface ChildWorker {
   kill9(): Promise<void>;
 }
 
-/** `npm run worker` as a real child process on the test database. */
+/** `npm run worker` as a real child process on the test database, as the application's role (the owner migrates). */
 export function childWorker(t: Test, dbUrl: string, env: Record<string, string> = {}): ChildWorker {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'server/src/worker-main.ts')], {
     cwd: ROOT_DIR,
     env: {
       ...process.env,
-      DATABASE_URL: dbUrl,
+      DATABASE_URL: appRoleUrl(dbUrl),
+      MIGRATION_DATABASE_URL: ownerRoleUrl(dbUrl),
       LOG_LEVEL: 'warn',
       WORKER_POLL_INTERVAL_MS: String(FAST.pollIntervalMs),
       WORKER_HEARTBEAT_MS: String(FAST.heartbeatMs),

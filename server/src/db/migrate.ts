@@ -34,12 +34,21 @@ export interface MigrateResult {
   projectionsRebuilt: boolean;
 }
 
+export interface MigrateOptions {
+  /**
+   * The role the application connects as (DATABASE_URL), when it is not the role running
+   * the migrations: recorded in app_roles and granted exactly the privileges of
+   * grant_app_privileges() (sql/0020_app_role.sql).
+   */
+  appRole?: string;
+}
+
 /**
  * Applies every numbered file of `sql/` not yet recorded, each in its own transaction,
  * then installs the projections of `projections/`, rebuilding them from the event log
  * when their SQL changed since the last start.
  */
-export async function migrate(sql: Sql): Promise<MigrateResult> {
+export async function migrate(sql: Sql, options: MigrateOptions = {}): Promise<MigrateResult> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
     await tx`
@@ -66,7 +75,12 @@ export async function migrate(sql: Sql): Promise<MigrateResult> {
       await tx`insert into schema_migrations (version, name, checksum) values (${file.version}, ${file.name}, ${file.checksum})`;
       applied.push(file.name);
     }
+    if (options.appRole) {
+      await tx`insert into app_roles (role_name) select ${options.appRole} where ${options.appRole} <> current_user on conflict do nothing`;
+    }
     const projectionsRebuilt = await installProjections(tx, false);
+    // Every start: a new migration's table, or a role recorded by another process.
+    await tx`select grant_app_privileges()`;
     return { applied, projectionsRebuilt };
   });
 }
@@ -87,7 +101,19 @@ export async function installProjections(tx: TxSql, force: boolean): Promise<boo
   const checksum = projectionChecksum();
   const [current] = await tx<{ checksum: string }[]>`select checksum from projection_state`;
   if (!force && current?.checksum === checksum) return false;
-  await tx`lock table events in share mode`;
+  // SHARE mode needs UPDATE, DELETE or TRUNCATE on the table, which the owner revoked from
+  // itself (sql/0001_events.sql). It takes TRUNCATE back for one statement, inside this
+  // transaction: the lock holds until commit, the grant never commits.
+  await tx.unsafe(`
+    do $$ begin
+      if has_table_privilege('events', 'UPDATE, DELETE, TRUNCATE') then
+        lock table events in share mode;
+      else
+        execute format('grant truncate on events to %I', current_user);
+        lock table events in share mode;
+        execute format('revoke truncate on events from %I', current_user);
+      end if;
+    end $$`);
   for (const file of readSqlFiles(PROJECTIONS_DIR)) await tx.unsafe(file.text);
   // Same order as live appends within a stream; positions order each stream's versions.
   await tx.unsafe(`
@@ -101,6 +127,9 @@ export async function installProjections(tx: TxSql, force: boolean): Promise<boo
   await tx`
     insert into projection_state (id, checksum, rebuilt_at) values (true, ${checksum}, now())
     on conflict (id) do update set checksum = excluded.checksum, rebuilt_at = excluded.rebuilt_at`;
+  // The read tables were recreated without the application role's SELECT; granted again
+  // in the same transaction, so no reader ever finds a table it may not read.
+  await tx`select grant_app_privileges()`;
   return true;
 }
 
