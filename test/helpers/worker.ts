@@ -18,16 +18,26 @@ export const FAST = {
   retryBaseMs: 50,
 };
 
-export async function jobSchema(sql: Sql, dbUrl: string) {
-  return installJobSchema(sql, dbUrl);
+/**
+ * graphile-worker's schema on the test database, installed as its owner as servers do
+ * (`dbUrl` names the database; `_sql` is kept for the callers' shape).
+ */
+export async function jobSchema(_sql: Sql, dbUrl: string) {
+  const ownerUrl = ownerRoleUrl(dbUrl);
+  const owner = connect(ownerUrl, { max: 1 });
+  try {
+    return await installJobSchema(owner, ownerUrl);
+  } finally {
+    await owner.end({ timeout: 1 });
+  }
 }
 
 /**
- * A worker in this process. `sql` and `dbUrl` install graphile-worker's schema (owner's
- * work); the worker itself runs as the application's role, as in a server.
+ * A worker in this process on the database of `dbUrl`: graphile-worker's schema installed by
+ * the owner, the worker itself run as the application's role, as in a server.
  */
 export async function inProcessWorker(t: Test, sql: Sql, dbUrl: string, opts: Partial<WorkerOptions> = {}): Promise<RunningWorker> {
-  await installJobSchema(sql, dbUrl);
+  await jobSchema(sql, dbUrl);
   const appUrl = appRoleUrl(dbUrl);
   const appSql = connect(appUrl, { max: 7 });
   const worker = await startWorker({

@@ -3,13 +3,13 @@
  * what is decided through one reaches the WebSocket clients and long-pollers of the other.
  */
 import t from 'tap';
-import { testDatabase } from '../helpers/db.ts';
+import { serverDatabaseEnv, testDatabase } from '../helpers/db.ts';
 import { subscribe } from '../helpers/live.ts';
 import { heldWaits, startServerProcess } from '../helpers/process.ts';
 
 const ADMIN_KEY = 'agk_multiprocess_admin_key_for_tests';
 
-const startServer = (databaseUrl: string) => startServerProcess({ DATABASE_URL: databaseUrl, ADMIN_API_KEY: ADMIN_KEY });
+const startServer = (databaseUrl: string) => startServerProcess({ ...serverDatabaseEnv(databaseUrl), ADMIN_API_KEY: ADMIN_KEY });
 
 async function api(base: string, method: string, path: string, body?: unknown, key = ADMIN_KEY) {
   const res = await fetch(`${base}${path}`, {

@@ -5,13 +5,14 @@
  */
 import t from 'tap';
 import { testApp } from '../helpers/app.ts';
+import { serverDatabaseEnv } from '../helpers/db.ts';
 import { startServerProcess } from '../helpers/process.ts';
 import { eventually } from '../helpers/worker.ts';
 
 t.test('a policy change through another process is in force for the next create', async (t) => {
   const h = await testApp(t);
   const admin = await h.key(['admin'], { name: 'second process admin' });
-  const other = await startServerProcess({ DATABASE_URL: h.dbUrl });
+  const other = await startServerProcess(serverDatabaseEnv(h.dbUrl));
   t.teardown(() => { other.child.kill('SIGKILL'); });
   const viaOther = async (method: string, path: string, body: unknown) => {
     const res = await fetch(`${other.base}${path}`, {

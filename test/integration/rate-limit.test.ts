@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import t from 'tap';
-import { testDatabase } from '../helpers/db.ts';
+import { serverDatabaseEnv, testDatabase } from '../helpers/db.ts';
 import { testApp } from '../helpers/app.ts';
 import { startServerProcess, type ServerProcess } from '../helpers/process.ts';
 
@@ -83,7 +83,7 @@ t.test('two server processes share one limit and see revocations at once', async
   const servers: ServerProcess[] = [];
   // Registered before starting, so a failed second start still stops the first; runs before the database is dropped.
   t.teardown(() => Promise.all(servers.map(stopServer)));
-  for (let i = 0; i < 2; i++) servers.push(await startServerProcess({ DATABASE_URL: db.url, ADMIN_API_KEY: adminKey }));
+  for (let i = 0; i < 2; i++) servers.push(await startServerProcess({ ...serverDatabaseEnv(db.url), ADMIN_API_KEY: adminKey }));
   const [a, b] = servers as [ServerProcess, ServerProcess];
 
   const api = (s: ServerProcess, method: string, path: string, key: string, body?: unknown) =>

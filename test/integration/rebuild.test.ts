@@ -6,9 +6,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
+import { connect } from '../../server/src/db/connect.ts';
 import { rebuildProjections } from '../../server/src/db/migrate.ts';
 import { ROOT_DIR } from '../../server/src/db/paths.ts';
 import { testApp, type TestApp } from '../helpers/app.ts';
+import { appRoleUrl, ownerRoleUrl, serverDatabaseEnv } from '../helpers/db.ts';
 import { projectionTableNames, snapshot, tamper } from '../helpers/projections.ts';
 
 const run = promisify(execFile);
@@ -137,7 +139,10 @@ t.test('rebuilding every projection from the log gives back the same rows', asyn
 
   await tamper(h.sql, tables);
   t.notSame(await snapshot(h.sql, tables), live, 'the tampered tables differ');
-  const result = await rebuildProjections(h.sql);
+  // As the owner, as `npm run projections:rebuild` does: the rebuilt tables stay its own.
+  const owner = connect(ownerRoleUrl(h.dbUrl), { max: 1 });
+  t.teardown(() => owner.end({ timeout: 1 }));
+  const result = await rebuildProjections(owner);
   t.equal(result.events, eventCount, 'every event replayed');
   t.same(await snapshot(h.sql, tables), live, 'rebuildProjections restores every row');
   t.same([...await audit()], [...liveAudit], 'the audit entries read the same after the rebuild');
@@ -146,7 +151,7 @@ t.test('rebuilding every projection from the log gives back the same rows', asyn
     await tamper(h.sql, tables);
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'server/src/projections-rebuild.ts'], {
       cwd: ROOT_DIR,
-      env: { ...process.env, DATABASE_URL: h.dbUrl },
+      env: { ...process.env, ...serverDatabaseEnv(h.dbUrl) },
       timeout: 120_000,
     });
     t.match(stdout, new RegExp(`replayed ${eventCount} events in \\d+ ms`));
@@ -155,6 +160,17 @@ t.test('rebuilding every projection from the log gives back the same rows', asyn
     const after = await h.call('GET', '/api/requests?limit=100');
     t.equal(after.statusCode, 200);
     t.ok(after.json().requests.every((r: { status: string }) => r.status !== 'bogus'), 'the API reads the rebuilt rows');
+  });
+
+  t.test('the script refuses the application role alone: rebuilding is the owner\'s work', async (t) => {
+    const failed = await run(process.execPath, ['--import', 'tsx', 'server/src/projections-rebuild.ts'], {
+      cwd: ROOT_DIR,
+      env: { ...process.env, DATABASE_URL: appRoleUrl(h.dbUrl), MIGRATION_DATABASE_URL: '' },
+      timeout: 120_000,
+    }).then(() => null, (err: { code: number; stderr: string }) => err);
+    t.equal(failed?.code, 1, 'exit code 1');
+    t.match(failed?.stderr, /may not rebuild the projections .*set MIGRATION_DATABASE_URL/);
+    t.same(await snapshot(h.sql, tables), live, 'nothing changed');
   });
 
   t.test('the script refuses clearly when the database is unreachable', async (t) => {

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { buildServer } from '../../server/build.ts';
-import { testDatabase } from '../helpers/db.ts';
+import { serverDatabaseEnv, testDatabase } from '../helpers/db.ts';
 import { freePort, startServerProcess } from '../helpers/process.ts';
 import { spawn } from 'node:child_process';
 import { ROOT_DIR } from '../../server/src/db/paths.ts';
@@ -16,7 +16,7 @@ const TOKEN = 'bundle-metrics-token-0123';
 t.test('node server/dist/bin/main.js: migrates, is ready, serves metrics, stops on SIGTERM', async (t) => {
   await buildServer();
   const { url } = await testDatabase(t, { migrate: false });
-  const server = await startServerProcess({ DATABASE_URL: url, METRICS_TOKEN: TOKEN, ADMIN_API_KEY: 'bundle-admin-key-0123456789' }, 60_000,
+  const server = await startServerProcess({ ...serverDatabaseEnv(url), METRICS_TOKEN: TOKEN, ADMIN_API_KEY: 'bundle-admin-key-0123456789' }, 60_000,
     ['--enable-source-maps', 'server/dist/bin/main.js']);
   t.teardown(() => { if (server.child.exitCode === null) server.child.kill('SIGKILL'); });
   const ready = await fetch(`${server.base}/ready`);
@@ -33,7 +33,7 @@ t.test('node server/dist/bin/main.js: migrates, is ready, serves metrics, stops 
 
   const port = await freePort();
   const worker = spawn(process.execPath, ['server/dist/bin/worker-main.js'], {
-    cwd: ROOT_DIR, env: { PATH: process.env.PATH, DATABASE_URL: url, METRICS_TOKEN: TOKEN, METRICS_PORT: String(port), LOG_LEVEL: 'silent' }, stdio: 'ignore',
+    cwd: ROOT_DIR, env: { PATH: process.env.PATH, ...serverDatabaseEnv(url), METRICS_TOKEN: TOKEN, METRICS_PORT: String(port), LOG_LEVEL: 'silent' }, stdio: 'ignore',
   });
   t.teardown(() => { if (worker.exitCode === null) worker.kill('SIGKILL'); });
   let text = '';

@@ -3,7 +3,7 @@
  * DATA_DIR; the first start prints the URL and an admin key once; SIGTERM answers the
  * requests in flight, stops the embedded database and exits 0.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from '../../server/src/db/connect.ts';
 import { ROOT_DIR } from '../../server/src/db/paths.ts';
@@ -45,6 +45,18 @@ t.test('embedded start, first admin key, graceful SIGTERM', async (t) => {
   t.notMatch(second.output(), /agk_/, 'no key on later starts');
   const again = await fetch(`${second.base}/api/requests/${created.id}`, { headers: auth });
   t.equal(again.status, 200, 'the first key and the request survived the restart');
+
+  // Two roles of its own: the owner holds the database, the server runs as the app role.
+  const admin = connect(`postgres://postgres:postgres@127.0.0.1:${pgPort}/agentgate`, { max: 1, applicationName: 'inspector' });
+  t.teardown(() => admin.end({ timeout: 1 }));
+  const [db] = await admin<{ owner: string }[]>`select pg_get_userbyid(datdba) as owner from pg_database where datname = 'agentgate'`;
+  t.equal(db!.owner, 'agentgate_owner', 'the agentgate database belongs to the owner role');
+  const users = await admin<{ usename: string; superuser: boolean }[]>`
+    select distinct a.usename::text, r.rolsuper as superuser from pg_stat_activity a join pg_roles r on r.rolname = a.usename
+    where a.datname = 'agentgate' and a.pid <> pg_backend_pid()`;
+  t.same(users, [{ usename: 'agentgate_app', superuser: false }], 'the server connects as agentgate_app only');
+  t.equal(statSync(path.join(dataDir, 'database-roles.json')).mode & 0o777, 0o600, 'the roles\' passwords are readable by their user only');
+  t.notMatch(first.output() + second.output(), /superuser|owns the event log/, 'no privilege warning');
   second.child.kill('SIGTERM');
   t.equal(await second.exited, 0);
 });

@@ -144,6 +144,18 @@ export async function rebuildProjections(sql: Sql): Promise<{ events: number }> 
   });
 }
 
+/**
+ * Grants every recorded application role its privileges again (after graphile-worker's
+ * schema changed). Under the migration lock: concurrent GRANTs on one table from processes
+ * starting together would fail with "tuple concurrently updated".
+ */
+export async function grantAppPrivileges(sql: Sql): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await tx`select grant_app_privileges()`;
+  });
+}
+
 /** Migration files of `sql/` not recorded as applied in this database (readiness: none may be left). */
 export async function pendingMigrations(sql: Sql): Promise<string[]> {
   const [table] = await sql<{ exists: boolean }[]>`select to_regclass('schema_migrations') is not null as exists`;

@@ -1,5 +1,6 @@
 import { runMigrations } from 'graphile-worker';
 import type { Sql } from '../db/connect.ts';
+import { grantAppPrivileges } from '../db/migrate.ts';
 import { graphileLogger, type LogSink } from './logging.ts';
 
 /**
@@ -12,7 +13,7 @@ import { graphileLogger, type LogSink } from './logging.ts';
 export async function installJobSchema(sql: Sql, databaseUrl: string, log?: LogSink): Promise<{ drained: number }> {
   await runMigrations({ connectionString: databaseUrl, logger: graphileLogger(log), maxPoolSize: 1 });
   // Its tables are new after a first install or an upgrade: the application role's grants follow.
-  await sql`select grant_app_privileges()`;
+  await grantAppPrivileges(sql);
   const [row] = await sql<{ n: number }[]>`select drain_job_outbox() as n`;
   return { drained: row?.n ?? 0 };
 }
