@@ -110,10 +110,18 @@ $$;
 -- keyed `webhook:<id>` runs when the head of the line is due, and sends due heads back to
 -- back. Every change to the line calls this, so a line with rows always has its job; a
 -- later delivery never wakes the line before its head's retry is due.
+-- Every waker of one line takes the line's lock before it reads the head, and holds it
+-- until commit: the last one to set the job's run_at has then seen every change already
+-- committed, and any change still uncommitted belongs to a transaction that wakes the line
+-- after it. Without the lock, a decision appended while the worker records a failed attempt
+-- could read the head as it was before the attempt and set the job due at once (graphile-
+-- worker's add_job replaces run_at); the job then found the head not yet due and finished,
+-- leaving the line with rows and no job.
 create or replace function wake_webhook_line(p_webhook_id text) returns void language plpgsql as $$
 declare
   v_due timestamptz;
 begin
+  perform pg_advisory_xact_lock(hashtextextended('webhook-line:' || p_webhook_id, 0));
   select due_at into v_due from webhook_outbox where webhook_id = p_webhook_id order by seq limit 1;
   if v_due is null then return; end if;
   perform enqueue_job('deliver_webhook', jsonb_build_object('webhookId', p_webhook_id),

@@ -38,6 +38,46 @@ t.test('a delivery waiting for its retry holds back later deliveries to the same
   t.ok(otherDecided!.at < got[1]!.at, 'the other webhook had its decision before the retry was due');
 });
 
+t.test('a line changed by two transactions at once leaves its job due when its head is', async (t) => {
+  const h = await testApp(t);
+  const r = await receiverFor(t);
+  const w = await createWebhook(h, { url: r.url, events: ['request.created'] });
+  await jobSchema(h.sql, h.dbUrl); // no worker: the job stays as the line's changes leave it
+  await createRequest(h); // the head of the line, due now, and the line's job
+
+  // A failed attempt puts the head's retry an hour ahead; before it commits, a later event
+  // joins the line. The later event's transaction must not set the job due by the head as
+  // it was before the attempt.
+  let commitAttempt!: () => void;
+  const attemptMayCommit = new Promise<void>((resolve) => (commitAttempt = resolve));
+  let attemptWritten!: () => void;
+  const written = new Promise<void>((resolve) => (attemptWritten = resolve));
+  const attempt = h.sql.begin(async (tx) => {
+    await tx`update webhook_outbox set attempt = 2, due_at = now() + interval '1 hour' where webhook_id = ${w.id}`;
+    await tx`select wake_webhook_line(${w.id})`;
+    attemptWritten();
+    await attemptMayCommit;
+  });
+  await written;
+  const later = h.sql.begin(async (tx) => {
+    await tx`insert into webhook_outbox (webhook_id, delivery_id, payload) values (${w.id}, 'dlv_later', '{}')`;
+    await tx`select wake_webhook_line(${w.id})`;
+  });
+  await eventually(async () => {
+    const [row] = await h.sql<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`;
+    return row!.n > 0;
+  }, 'the later event waiting for the attempt');
+  commitAttempt();
+  await Promise.all([attempt, later]);
+
+  const [job] = await h.sql<{ run_at: Date; head_due: Date }[]>`
+    select j.run_at, (select due_at from webhook_outbox where webhook_id = ${w.id} order by seq limit 1) as head_due
+    from graphile_worker.jobs j where j.key = ${'webhook:' + w.id}`;
+  t.ok(job, 'the line has its job');
+  t.equal(job!.run_at.toISOString(), job!.head_due.toISOString(), 'due when the retry of its head is, not before');
+});
+
 t.test('a delivery that gives up lets the next one go', async (t) => {
   const h = await testApp(t);
   const r = await receiverFor(t);
