@@ -11,8 +11,9 @@ const WARNING = /PUBLIC_URL is not set: decision links will point at http:\/\/12
 
 t.test('an unset PUBLIC_URL is warned about at start, outside development only', async (t) => {
   const db = await testDatabase(t);
+  // Four servers starting together on a fresh database take turns to migrate: generous on a loaded machine.
   const start = (env: Record<string, string | undefined>) =>
-    startServerProcess({ ...serverDatabaseEnv(db.url), LOG_LEVEL: 'warn', WORKER_ENABLED: 'false', ...env });
+    startServerProcess({ ...serverDatabaseEnv(db.url), LOG_LEVEL: 'warn', WORKER_ENABLED: 'false', ...env }, 180_000);
   const servers = await Promise.all([
     start({ NODE_ENV: 'production', PUBLIC_URL: undefined }),
     start({ NODE_ENV: undefined, PUBLIC_URL: undefined }),

@@ -145,15 +145,16 @@ export async function rebuildProjections(sql: Sql): Promise<{ events: number }> 
 }
 
 /**
- * Grants every recorded application role its privileges again (after graphile-worker's
- * schema changed). Under the migration lock: concurrent GRANTs on one table from processes
- * starting together would fail with "tuple concurrently updated".
+ * Runs `work` in a transaction holding the migration lock. Everything that creates, alters
+ * or grants on this database's tables takes it: a GRANT beside another process's CREATE or
+ * ALTER of the same table (servers and workers starting together on a fresh database) fails
+ * with "tuple concurrently updated".
  */
-export async function grantAppPrivileges(sql: Sql): Promise<void> {
-  await sql.begin(async (tx) => {
+export async function underMigrationLock<T>(sql: Sql, work: (tx: TxSql) => Promise<T>): Promise<T> {
+  return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
-    await tx`select grant_app_privileges()`;
-  });
+    return work(tx);
+  }) as Promise<T>;
 }
 
 /** Migration files of `sql/` not recorded as applied in this database (readiness: none may be left). */

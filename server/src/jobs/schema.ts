@@ -1,6 +1,6 @@
 import { runMigrations } from 'graphile-worker';
 import type { Sql } from '../db/connect.ts';
-import { grantAppPrivileges } from '../db/migrate.ts';
+import { underMigrationLock } from '../db/migrate.ts';
 import { graphileLogger, type LogSink } from './logging.ts';
 
 /**
@@ -11,9 +11,13 @@ import { graphileLogger, type LogSink } from './logging.ts';
  * as the owner (MIGRATION_DATABASE_URL), never as the application's restricted role.
  */
 export async function installJobSchema(sql: Sql, databaseUrl: string, log?: LogSink): Promise<{ drained: number }> {
-  await runMigrations({ connectionString: databaseUrl, logger: graphileLogger(log), maxPoolSize: 1 });
-  // Its tables are new after a first install or an upgrade: the application role's grants follow.
-  await grantAppPrivileges(sql);
-  const [row] = await sql<{ n: number }[]>`select drain_job_outbox() as n`;
-  return { drained: row?.n ?? 0 };
+  // Under the migration lock, which every other schema change and grant also holds: the
+  // application role's grants on graphile-worker's tables (new after a first install or an
+  // upgrade) must not run beside another process creating or altering those tables.
+  return underMigrationLock(sql, async (tx) => {
+    await runMigrations({ connectionString: databaseUrl, logger: graphileLogger(log), maxPoolSize: 1 });
+    await tx`select grant_app_privileges()`;
+    const [row] = await tx<{ n: number }[]>`select drain_job_outbox() as n`;
+    return { drained: row?.n ?? 0 };
+  });
 }
