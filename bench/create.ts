@@ -273,7 +273,7 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
     const wal: Record<string, WalUsage & { creates: number }> = {};
     const walPhase = async (port: number, pid: number, tag: string) => {
       for (const mode of MODES) {
-        const mark = await walMark(sql);
+        const mark = await walMark(sql, inspectWal);
         const r = await creates(port, pid, concurrency, walCreates, mode, `wal-${tag}`);
         // The probe and the warm-up are creates of the same mode too.
         const n = r.count + r.errors + warmup + 1;
@@ -314,7 +314,7 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
       }
       log(`  raw insert c=${clients}: ${round(raw[clients]!.opsPerSecond, 1)} rows/s, p50 ${round(raw[clients]!.p50)} ms, p99 ${round(raw[clients]!.p99)} ms`);
     }
-    const rawMark = await walMark(sql);
+    const rawMark = await walMark(sql, inspectWal);
     for (let i = 0; i < walCreates; i++) await sql`insert into bench_raw_inserts (v) values (${i})`;
     const rawWal = await walSince(sql, rawMark, inspectWal);
 

@@ -12,7 +12,12 @@ import type { Sql } from '../server/src/db/connect.ts';
 
 export interface WalMark {
   lsn: string;
+  /** The connection holding the slot that keeps the phase's WAL from being recycled. */
+  holder: { conn: ReservedSql; slot: string } | null;
 }
+
+type ReservedSql = Awaited<ReturnType<Sql['reserve']>>;
+let slots = 0;
 
 export interface TableWrites {
   /** A table (its indexes counted with it), or a record kind without a relation. */
@@ -45,12 +50,47 @@ export async function walInspectAvailable(sql: Sql): Promise<boolean> {
   }
 }
 
-export async function walMark(sql: Sql): Promise<WalMark> {
+/**
+ * The start of a phase. A temporary physical replication slot reserves the WAL from here
+ * until walSince() has read it: a checkpoint during the phase would otherwise recycle the
+ * segments (a shared server writes others' WAL too). Without the right to create one, the
+ * read may fail and fall back to the position delta.
+ */
+export async function walMark(sql: Sql, inspect: boolean): Promise<WalMark> {
+  let holder: WalMark['holder'] = null;
+  if (inspect) {
+    const conn = await sql.reserve();
+    const slot = `agentgate_bench_${process.pid}_${++slots}`;
+    try {
+      await conn`select pg_create_physical_replication_slot(${slot}, true, true)`;
+      holder = { conn, slot };
+    } catch {
+      conn.release();
+    }
+  }
   const [row] = await sql<{ lsn: string }[]>`select pg_current_wal_insert_lsn()::text as lsn`;
-  return { lsn: row!.lsn };
+  return { lsn: row!.lsn, holder };
+}
+
+async function release(mark: WalMark): Promise<void> {
+  if (!mark.holder) return;
+  await mark.holder.conn`select pg_drop_replication_slot(${mark.holder.slot})`.catch(() => {});
+  mark.holder.conn.release();
 }
 
 export async function walSince(sql: Sql, start: WalMark, inspect: boolean): Promise<WalUsage> {
+  try {
+    return await readWal(sql, start, inspect);
+  } catch (err) {
+    // WAL recycled before it was read (no slot could hold it): the delta is all there is.
+    if (!inspect || !/has already been removed/.test(String(err))) throw err;
+    return { ...(await readWal(sql, start, false)), method: 'lsn delta (every database of the server; the WAL was recycled before it was read)' };
+  } finally {
+    await release(start);
+  }
+}
+
+async function readWal(sql: Sql, start: WalMark, inspect: boolean): Promise<WalUsage> {
   // The end must be flushed for pg_walinspect to read it.
   const [end] = await sql<{ lsn: string }[]>`select pg_current_wal_flush_lsn()::text as lsn`;
   if (!inspect) {
