@@ -76,21 +76,27 @@ t.test('create, decide and cancel read a bounded number of rows on a large unana
 
   // Grow the log with the old event shapes (created + policy_evaluated per stream) and the
   // read models with matching rows, without firing triggers: the shape of a large, old log.
-  await owner.begin(async (tx) => {
-    await tx`set local session_replication_role = replica`;
-    await tx`
-      insert into events (stream_id, stream_type, version, type, data, metadata)
-      select 'request-req_bulk' || lpad(g::text, 21, '0'), 'request', v.version, v.type,
-             jsonb_build_object('id', 'req_bulk' || lpad(g::text, 21, '0'), 'action', 'deploy', 'decision', 'route_to_human'),
-             '{"actor":{"type":"key","id":"key_bulk","name":"bulk"}}'::jsonb
-      from generate_series(1, ${STREAMS}::int) g
-      cross join (values (1, 'request.created'), (2, 'request.policy_evaluated')) v(version, type)`;
-    await tx`
-      insert into requests
-      select (jsonb_populate_record(r, jsonb_build_object('id', 'req_bulk' || lpad(g::text, 21, '0')))).*
-      from requests r cross join generate_series(1, ${STREAMS}::int) g
-      where r.id = ${seedId}`;
-  });
+  // In short transactions: an open writing transaction holds back every live reader on the
+  // cluster (they read below the oldest running transaction), other test files' included.
+  const CHUNK = 10_000;
+  for (let from = 1; from <= STREAMS; from += CHUNK) {
+    const to = Math.min(STREAMS, from + CHUNK - 1);
+    await owner.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      await tx`
+        insert into events (stream_id, stream_type, version, type, data, metadata)
+        select 'request-req_bulk' || lpad(g::text, 21, '0'), 'request', v.version, v.type,
+               jsonb_build_object('id', 'req_bulk' || lpad(g::text, 21, '0'), 'action', 'deploy', 'decision', 'route_to_human'),
+               '{"actor":{"type":"key","id":"key_bulk","name":"bulk"}}'::jsonb
+        from generate_series(${from}::int, ${to}::int) g
+        cross join (values (1, 'request.created'), (2, 'request.policy_evaluated')) v(version, type)`;
+      await tx`
+        insert into requests
+        select (jsonb_populate_record(r, jsonb_build_object('id', 'req_bulk' || lpad(g::text, 21, '0')))).*
+        from requests r cross join generate_series(${from}::int, ${to}::int) g
+        where r.id = ${seedId}`;
+    });
+  }
   const [stats] = await owner<{ analysed: string; events: string }[]>`
     select count(*) filter (where last_analyze is not null or last_autoanalyze is not null) as analysed,
            (select count(*) from events) as events
