@@ -73,8 +73,15 @@ const requestPositions = (sql: Sql, requestId: string) => sql`
     and d.type in ('webhook.delivery_attempted', 'webhook.redelivery_requested')
   where s.stream_id = ${`request-${requestId}`}`;
 
+/**
+ * The condition "entry of this request": the positions are computed first (an array, a few
+ * entries) and looked up by primary key. Written as a join or `in (…)`, a planner without
+ * statistics may walk the whole log to merge with them.
+ */
+const ofRequest = (sql: Sql, requestId: string) => sql`a.id = any(array(${requestPositions(sql, requestId)}))`;
+
 export async function requestAudit(sql: Sql, requestId: string): Promise<AuditEntry[]> {
-  const rows = await sql<AuditRow[]>`select a.* from audit_log a where a.id in (${requestPositions(sql, requestId)}) order by a.id`;
+  const rows = await sql<AuditRow[]>`select a.* from audit_log a where ${ofRequest(sql, requestId)} order by a.id`;
   return rows.map(toEntry);
 }
 
@@ -155,7 +162,7 @@ export async function searchAudit(sql: Sql, q: AuditSearch) {
     ${q.action ? sql`and a.action = ${q.action}` : sql``}
     ${q.status ? sql`and a.request_status = ${q.status}` : sql``}
     ${q.actor ? actorCondition(sql, q.actor) : sql``}
-    ${q.requestId ? sql`and a.id in (${requestPositions(sql, q.requestId)})` : sql``}
+    ${q.requestId ? sql`and ${ofRequest(sql, q.requestId)}` : sql``}
     ${from ? sql`and a.created_at >= ${from}` : sql``}
     ${to ? sql`and a.created_at < ${to}` : sql``}`;
   const [rows, [count]] = await Promise.all([
