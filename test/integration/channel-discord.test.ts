@@ -249,3 +249,34 @@ t.test('a disabled reviewer and the requester themself (four eyes) change nothin
     [carol, 'SELF_APPROVAL_FORBIDDEN'], [dave, 'REVIEWER_DISABLED'],
   ]);
 });
+
+t.test('a Deny click by someone who may not decide is refused at the click, with no modal; an approver gets the modal', async (t) => {
+  const { discord, keys, h, agent } = await setup(t);
+  const carol = '1300000000000000003';
+  const dave = '1300000000000000004';
+  t.equal((await h.call('POST', '/api/reviewers', { body: { name: 'Carol', discordUserId: carol, groups: ['oncall'], keyId: agent.id } })).statusCode, 201);
+  const d = (await h.call('POST', '/api/reviewers', { body: { name: 'Dave', discordUserId: dave, groups: ['oncall'] } })).json();
+  t.equal((await h.call('PATCH', `/api/reviewers/${d.id}`, { body: { disabled: true } })).statusCode, 200);
+  const request = await routed(h, agent.key, { approvers: ['group:oncall'], channels: [`discord:${CHANNEL}`] });
+  const message = await messageFor(discord, request.id);
+  const deny = buttons(message)[1]!.custom_id!;
+
+  const answers = [];
+  for (const who of [BOB, '1300000000000000999', dave, carol]) answers.push((await send(h, keys.privateKey, buttonClick(who, deny, message))).json());
+  t.match(answers, [
+    { type: 4, data: { flags: EPHEMERAL, content: /^Not decided: Bob is not among this request's approvers/ } },
+    { type: 4, data: { flags: EPHEMERAL, content: /^Not decided: 1300000000000000999 is not in the reviewer directory/ } },
+    { type: 4, data: { flags: EPHEMERAL, content: /^Not decided: Dave is disabled/ } },
+    { type: 4, data: { flags: EPHEMERAL, content: /^Not decided: a request cannot be decided by the key that created it/ } },
+  ], 'each told why at once, privately');
+  t.notOk(answers.some((a) => a.type === 9), 'no modal for any of them');
+  t.same((await events(h, request.id, 'request.decision_refused')).map((e) => [e.data.externalId, e.data.code, e.data.decision]), [
+    [BOB, 'NOT_AN_APPROVER', 'denied'], ['1300000000000000999', 'UNKNOWN_REVIEWER', 'denied'],
+    [dave, 'REVIEWER_DISABLED', 'denied'], [carol, 'SELF_APPROVAL_FORBIDDEN', 'denied'],
+  ], 'each refusal recorded as a refused click is');
+  t.equal(await status(h, request.id), 'pending');
+
+  const alice = await send(h, keys.privateKey, buttonClick(ALICE, deny, message));
+  t.match(alice.json(), { type: 9, data: { title: 'Deny request' } }, "an approver's Deny opens the form");
+  t.equal((await events(h, request.id, 'request.decision_refused')).length, 4, 'and records nothing');
+});

@@ -124,3 +124,47 @@ t.test('a reason is asked for in a modal where the rule requires one', async (t)
   const decided = (await h.call('GET', `/api/requests/${request.id}`)).json();
   t.match(decided, { status: 'approved', decisionReason: 'release window is open', decider: { id: alice.id, channel: 'slack' } });
 });
+
+t.test('a Deny click by someone who may not decide is refused at the click, with no modal; an approver gets the modal, judged again on submit', async (t) => {
+  const { slack, h, alice, agent } = await setup(t);
+  const request = await routed(h, agent.key, { approvers: ['group:oncall'], channels: ['slack:#approvals'] });
+  await messageFor(slack, request.id);
+  const message = { channel: 'C0APPROVALS', ts: '1.1' };
+  const opened = () => slack.calls.filter((c) => c.method === 'views.open');
+  const refusals = async () => (await h.sql`
+    select data from events where stream_id = ${`request-${request.id}`} and type = 'request.decision_refused' order by version`).map((e) => e.data);
+
+  const bob = await click(h, blockAction('U0BOB', 'agentgate_deny', request.id, message));
+  t.equal(bob.statusCode, 200);
+  const told = await eventually(async () => slack.calls.find((c) => c.method === 'chat.postEphemeral' && c.args.user === 'U0BOB'), 'the refusal, to Bob only');
+  t.match(told.args.text, /^Not decided: Bob is not among this request's approvers/);
+  t.same(opened(), [], 'no modal for someone who may not decide');
+  t.match(await refusals(), [{ channel: 'slack', externalId: 'U0BOB', code: 'NOT_AN_APPROVER', decision: 'denied' }], 'recorded as a refused click is');
+
+  const stranger = await click(h, blockAction('U0NOBODY', 'agentgate_deny', request.id, message));
+  t.equal(stranger.statusCode, 200);
+  const strangerTold = await eventually(async () => slack.calls.find((c) => c.method === 'chat.postEphemeral' && c.args.user === 'U0NOBODY'), 'the refusal');
+  t.match(strangerTold.args.text, /U0NOBODY is not in the reviewer directory/);
+  t.same(opened(), [], 'no modal for an unknown user either');
+
+  const ok = await click(h, blockAction('U0ALICE', 'agentgate_deny', request.id, message));
+  t.equal(ok.statusCode, 200);
+  t.equal(opened().length, 1, "an approver's Deny opens the reason modal");
+  t.equal((await refusals()).length, 2, 'and records nothing');
+
+  // Between the click and the submission Alice is disabled: the submission is judged again.
+  t.equal((await h.call('PATCH', `/api/reviewers/${alice.id}`, { body: { disabled: true } })).statusCode, 200);
+  const view = opened()[0]!.args.view as { private_metadata: string };
+  const submitted = await click(h, viewSubmission('U0ALICE', view.private_metadata, 'not now'));
+  t.match(submitted.json(), { response_action: 'errors', errors: { reason: /Alice is disabled/ } });
+  t.equal(await status(h, request.id), 'pending');
+  t.match((await refusals()).at(-1), { externalId: 'U0ALICE', code: 'REVIEWER_DISABLED', decision: 'denied' });
+
+  // A click on a request that is over is answered without a modal.
+  t.equal((await h.call('PATCH', `/api/reviewers/${alice.id}`, { body: { disabled: false } })).statusCode, 200);
+  t.equal((await h.call('POST', `/api/requests/${request.id}/cancel`, { body: { reason: 'gone' } })).statusCode, 200);
+  await click(h, blockAction('U0ALICE', 'agentgate_deny', request.id, message));
+  const late = await eventually(async () => slack.calls.filter((c) => c.method === 'chat.postEphemeral' && c.args.user === 'U0ALICE')[0], 'the answer');
+  t.match(late.args.text, /Already decided/);
+  t.equal(opened().length, 1, 'no second modal');
+});

@@ -92,3 +92,22 @@ t.test('a missing reason is asked for, not refused; a decided request is not ref
   const approved: RequestEvent = { type: 'request.approved', data: { decider: { type: 'key', id: 'k', name: 'k' }, label: null, reason: null } };
   request.given(created, routed(), approved).when(click(alice)).thenError(t, 'ALREADY_DECIDED');
 });
+
+t.test('the check before a reason is asked: the same refusals as a decision, nothing when the person may decide', async (t) => {
+  const check = (person: Person | null, over: Partial<Extract<RequestCommand, { type: 'channel_check' }>> = {}): RequestCommand => ({
+    type: 'channel_check', decision: 'denied', channel: 'discord', externalId: '1300', person, now: NOW, ...over,
+  });
+  const history = [created, routed({ approvers: ['group:oncall'], requireReason: true })];
+  request.given(...history).when(check(alice)).then(t, [], 'an approver may go on to give a reason: nothing recorded');
+  for (const [person, code] of [[null, 'UNKNOWN_REVIEWER'], [{ ...alice, disabled: true }, 'REVIEWER_DISABLED'], [bob, 'NOT_AN_APPROVER'], [{ ...alice, keyId: AGENT_KEY }, 'SELF_APPROVAL_FORBIDDEN']] as const) {
+    const checked = request.given(...history).when(check(person)).events();
+    const decided = request.given(...history).when(click(person, { decision: 'denied', channel: 'discord', externalId: '1300', reason: 'because' })).events();
+    t.equal(checked[0]?.type, 'request.decision_refused', `${code}: refused at the check`);
+    t.same(checked, decided, `${code}: exactly the refusal the decision records`);
+    t.equal((checked[0]!.data as { code: string }).code, code);
+  }
+  const approved: RequestEvent = { type: 'request.approved', data: { decider: { type: 'key', id: 'k', name: 'k' }, label: null, reason: null } };
+  request.given(...history, approved).when(check(bob)).thenError(t, 'ALREADY_DECIDED');
+  const expiring: RequestEvent = { ...created, data: { ...(created.data as object), expiresAt: '2026-06-01T11:00:00.000Z' } } as RequestEvent;
+  request.given(expiring, routed()).when(check(alice)).thenError(t, 'REQUEST_EXPIRED');
+});

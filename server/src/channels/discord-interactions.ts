@@ -10,7 +10,8 @@
  * the outcome (UPDATE_MESSAGE), and that update is recorded with the decision so the update
  * job does not send it again. A click that decides nothing is answered to the clicker alone
  * (an ephemeral message) with the reason. Deny, and Approve where the rule requires a reason,
- * opens a modal asking for it.
+ * opens a modal asking for it — for someone who may decide; anyone else gets that answer at
+ * the click, not after filling in the form.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import {
@@ -92,7 +93,7 @@ export function discordInteractionHandler(sql: Sql, baseUrl: () => string) {
       case InteractionType.MessageComponent: {
         const click = parseButtonId(i.data.custom_id);
         if (!click) return privately('This button is not one of AgentGate’s.');
-        const next = await clickStep(sql, click.requestId, click.decision);
+        const next = await clickStep(sql, click.requestId, click.decision, { channel: 'discord', externalId: clickerOf(i) });
         if (next.step === 'answer') return privately(next.text);
         if (next.step === 'ask_reason') return { type: InteractionResponseType.Modal, data: discordReasonModal(next.request, click.decision) };
         return decideAndAnswer(i, click.requestId, click.decision, null);

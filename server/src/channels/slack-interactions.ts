@@ -3,8 +3,9 @@
  * (signature v0 checked on the raw body with SLACK_SIGNING_SECRET, stale timestamps
  * refused), or Socket Mode when SLACK_APP_TOKEN is set (no public URL needed). A click is
  * decided as the reviewer whose Slack user id it carries; Deny (and Approve when the rule
- * wants a reason) asks for the reason in a modal. The message itself is updated by the
- * update job, once, wherever the request was decided.
+ * wants a reason) asks for the reason in a modal, once the clicker is found to be someone who
+ * may decide (anyone else is told why, privately, at the click). The message itself is
+ * updated by the update job, once, wherever the request was decided.
  */
 import { App, verifySlackRequest, type Receiver, type ReceiverEvent, type BlockButtonAction, type ViewSubmitAction } from '@slack/bolt';
 import type { FastifyInstance } from 'fastify';
@@ -63,7 +64,7 @@ function wireHandlers(app: App, sql: Sql) {
     const requestId = action.value ?? '';
     const user = body.user.id;
     const channel = body.channel?.id;
-    const next = await clickStep(sql, requestId, decision);
+    const next = await clickStep(sql, requestId, decision, { channel: 'slack', externalId: user });
     if (next.step === 'answer') return tell(client, channel, user, next.text);
     if (next.step === 'ask_reason') {
       await client.views.open({ trigger_id: body.trigger_id, view: reasonModal(next.request, decision, { ...(channel ? { channel } : {}), ts: body.message?.ts }) });

@@ -9,7 +9,8 @@ import { streamId, type Actor, type EventMetadata } from '../events/types.ts';
 import { keyCreators } from '../keys/queries.ts';
 import { personByChannel, personByKey } from '../reviewers/queries.ts';
 import {
-  decide, evolve, initialRequestState, type DecisionRefused, type Principal, type RequestCommand, type RequestState, type ReviewerChannel,
+  decide, evolve, initialRequestState,
+  type DecisionRefused, type Person, type Principal, type RequestCommand, type RequestState, type ReviewerChannel,
 } from './decider.ts';
 import { getRequest } from './queries.ts';
 import type { ApprovalRequest } from './schemas.ts';
@@ -95,12 +96,7 @@ export async function decideFromChannel(
   },
   metadata: Omit<EventMetadata, 'actor' | 'channel'>,
 ): Promise<ChannelDecision> {
-  const found = await personByChannel(sql, input.channel, input.externalId);
-  // Four eyes reaches the reviewer linked to a key the requester minted, too.
-  const person = found?.keyId ? { ...found, keyCreators: await keyCreators(sql, found.keyId) } : found;
-  const actor: Actor = person
-    ? { type: 'reviewer', id: person.reviewerId, name: person.name, channel: input.channel, externalId: input.externalId }
-    : { type: 'system', id: `${input.channel}:${input.externalId}`, name: `${input.channel} user ${input.externalId}`, channel: input.channel, externalId: input.externalId };
+  const { person, actor } = await channelIdentity(sql, input.channel, input.externalId);
   const command: RequestCommand = {
     type: 'channel_decide', decision: input.decision, reason: input.reason, channel: input.channel, externalId: input.externalId,
     person, now: new Date(), ...(input.viaLink !== undefined ? { viaLink: input.viaLink } : {}),
@@ -128,6 +124,41 @@ export async function decideFromChannel(
     outcome: 'decided', request, decider: (event.data as { decider: Actor }).decider,
     answered: appended.some((e) => e.type === 'request.notification_updated'),
   };
+}
+
+/** The person behind a channel's user id at this moment (null when unknown), and the actor their attempts are recorded as. */
+async function channelIdentity(sql: Sql, channel: ReviewerChannel, externalId: string): Promise<{ person: Person | null; actor: Actor }> {
+  const found = await personByChannel(sql, channel, externalId);
+  // Four eyes reaches the reviewer linked to a key the requester minted, too.
+  const person = found?.keyId ? { ...found, keyCreators: await keyCreators(sql, found.keyId) } : found;
+  const actor: Actor = person
+    ? { type: 'reviewer', id: person.reviewerId, name: person.name, channel, externalId }
+    : { type: 'system', id: `${channel}:${externalId}`, name: `${channel} user ${externalId}`, channel, externalId };
+  return { person, actor };
+}
+
+export type ChannelCheck =
+  | { outcome: 'may_decide' }
+  | { outcome: 'refused'; refusal: DecisionRefused };
+
+/**
+ * Before a channel asks a clicker for their reason: may they decide this request now? The
+ * request decider judges it (`channel_check`) by the rules of the decision itself; a refusal
+ * is recorded exactly as a refused decision is, and nothing is written when they may. The
+ * decision that follows the reason is judged again (the directory, the request, can change
+ * in between). A decided or expired request throws, as a decision would.
+ */
+export async function checkFromChannel(
+  sql: Sql, id: string,
+  input: { decision: 'approved' | 'denied'; channel: ReviewerChannel; externalId: string },
+  metadata: Omit<EventMetadata, 'actor' | 'channel'>,
+): Promise<ChannelCheck> {
+  const { person, actor } = await channelIdentity(sql, input.channel, input.externalId);
+  const { appended } = await runRequestCommand(sql, id, {
+    type: 'channel_check', decision: input.decision, channel: input.channel, externalId: input.externalId, person, now: new Date(),
+  }, { ...metadata, actor, channel: input.channel });
+  const refused = appended.find((e) => e.type === 'request.decision_refused');
+  return refused ? { outcome: 'refused', refusal: refused.data as unknown as DecisionRefused } : { outcome: 'may_decide' };
 }
 
 export async function cancelRequest(sql: Sql, id: string, reason: string | null, principal: Principal, metadata: EventMetadata) {

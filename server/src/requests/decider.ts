@@ -116,6 +116,15 @@ export interface DecisionRefused {
   message: string;
 }
 
+/** Who tries to decide from a channel, and which way. */
+export interface ChannelAttempt {
+  decision: 'approved' | 'denied';
+  channel: ReviewerChannel;
+  externalId: string;
+  person: Person | null;
+  now: Date;
+}
+
 export type RequestCommand =
   | {
       type: 'create'; id: string; action: string; params: Record<string, unknown>;
@@ -142,6 +151,15 @@ export type RequestCommand =
       type: 'channel_decide'; decision: 'approved' | 'denied'; reason: string | null;
       channel: ReviewerChannel; externalId: string; person: Person | null; now: Date; viaLink?: string;
     }
+  | ({
+      /**
+       * A click that asks for a reason before it decides (Deny; Approve under requireReason):
+       * may this person decide this request now? Judged by the very checks `channel_decide`
+       * makes (see channelRefusal), so whoever may not is refused, and recorded, at the click
+       * rather than after typing a reason. Nothing is decided: when they may, no event.
+       */
+      type: 'channel_check';
+    } & ChannelAttempt)
   | { type: 'cancel'; reason: string | null; principal: Principal; now: Date }
   | { type: 'expire'; now: Date };
 
@@ -205,7 +223,48 @@ function deciderOf(p: Principal): Actor {
   };
 }
 
-const REFUSALS: ReadonlySet<string> = new Set(['NOT_AN_APPROVER', 'SELF_APPROVAL_FORBIDDEN']);
+/**
+ * Whether this principal may decide this request at all: named among the rule's approvers,
+ * and not the requester's own hand (four eyes). Null when they may. The one place these rules
+ * are written; every decision, and every channel's check before a reason is asked, comes here.
+ */
+function authorityError(state: RequestState, p: Principal): AppError | null {
+  const outcome = state.outcome;
+  if (outcome && !isApprover(outcome.approvers, p)) {
+    return new AppError('NOT_AN_APPROVER', `${p.name} is not among this request's approvers`, { approvers: outcome.approvers });
+  }
+  const own = requestersOwnHand(state, p);
+  if (own && (!p.admin || outcome?.requireDistinctApprover)) {
+    return new AppError('SELF_APPROVAL_FORBIDDEN', own === 'requester'
+      ? 'a request cannot be decided by the key that created it'
+      : 'a request cannot be decided by a key that its requesting key created (directly or through other keys)');
+  }
+  return null;
+}
+
+function mustBeLiveLink(state: RequestState, linkId: string, now: Date): void {
+  const link = state.links[linkId];
+  if (!link) throw new AppError('NOT_FOUND', 'decision link not found');
+  if (Date.parse(link.expiresAt) <= now.getTime()) {
+    throw new AppError('LINK_GONE', `the decision link expired at ${link.expiresAt}`, { reason: 'expired', expiresAt: link.expiresAt });
+  }
+}
+
+/**
+ * Why this person, trying from a channel, may not decide this pending request now — unknown
+ * to the directory, disabled, or refused by authorityError — or null when they may. The
+ * reason they owe is not judged here: a click asks for it next, and the decision checks it.
+ */
+export function channelRefusal(attempt: ChannelAttempt, state: RequestState): DecisionRefused | null {
+  const { decision, channel, externalId, person } = attempt;
+  const refusal = (code: DecisionRefused['code'], message: string): DecisionRefused => ({
+    decision, channel, externalId, reviewer: person ? { id: person.reviewerId, name: person.name } : null, code, message,
+  });
+  if (!person) return refusal('UNKNOWN_REVIEWER', `${externalId} is not in the reviewer directory`);
+  if (person.disabled) return refusal('REVIEWER_DISABLED', `${person.name} is disabled in the reviewer directory`);
+  const unauthorised = authorityError(state, channelPrincipal(person, channel, externalId));
+  return unauthorised ? refusal(unauthorised.code as DecisionRefused['code'], unauthorised.message) : null;
+}
 
 /** The principal a directory reviewer acts as in a channel. */
 export const channelPrincipal = (person: Person, channel: ReviewerChannel, externalId: string): Principal => ({
@@ -245,27 +304,13 @@ export function decide(command: RequestCommand, state: RequestState): RequestEve
     }
     case 'decide': {
       mustBePending(state, command.now);
-      if (command.viaLink !== undefined) {
-        const link = state.links[command.viaLink];
-        if (!link) throw new AppError('NOT_FOUND', 'decision link not found');
-        if (Date.parse(link.expiresAt) <= command.now.getTime()) {
-          throw new AppError('LINK_GONE', `the decision link expired at ${link.expiresAt}`, { reason: 'expired', expiresAt: link.expiresAt });
-        }
-      }
+      if (command.viaLink !== undefined) mustBeLiveLink(state, command.viaLink, command.now);
       // Every decision path ends here (API, CLI, dashboard, Slack, Discord, email links):
       // who may decide, four eyes, then whether a reason is owed.
       const p = command.principal;
-      const outcome = state.outcome;
-      if (outcome && !isApprover(outcome.approvers, p)) {
-        throw new AppError('NOT_AN_APPROVER', `${p.name} is not among this request's approvers`, { approvers: outcome.approvers });
-      }
-      const own = requestersOwnHand(state, p);
-      if (own && (!p.admin || outcome?.requireDistinctApprover)) {
-        throw new AppError('SELF_APPROVAL_FORBIDDEN', own === 'requester'
-          ? 'a request cannot be decided by the key that created it'
-          : 'a request cannot be decided by a key that its requesting key created (directly or through other keys)');
-      }
-      if (outcome?.requireReason && !command.reason?.trim()) {
+      const unauthorised = authorityError(state, p);
+      if (unauthorised) throw unauthorised;
+      if (state.outcome?.requireReason && !command.reason?.trim()) {
         throw new AppError('REASON_REQUIRED', undefined, [{ field: 'reason', message: 'required by policy' }]);
       }
       const decider = deciderOf(p);
@@ -276,22 +321,19 @@ export function decide(command: RequestCommand, state: RequestState): RequestEve
     }
     case 'channel_decide': {
       mustBePending(state, command.now);
+      if (command.viaLink !== undefined) mustBeLiveLink(state, command.viaLink, command.now);
+      const refusal = channelRefusal(command, state);
+      if (refusal) return [{ type: 'request.decision_refused', data: refusal }];
       const { decision, channel, externalId, person } = command;
-      const refuse = (code: DecisionRefused['code'], message: string): RequestEvent[] => [{
-        type: 'request.decision_refused',
-        data: { decision, channel, externalId, reviewer: person ? { id: person.reviewerId, name: person.name } : null, code, message },
-      }];
-      if (!person) return refuse('UNKNOWN_REVIEWER', `${externalId} is not in the reviewer directory`);
-      if (person.disabled) return refuse('REVIEWER_DISABLED', `${person.name} is disabled in the reviewer directory`);
-      try {
-        return decide({
-          type: 'decide', decision, reason: command.reason, label: null, principal: channelPrincipal(person, channel, externalId), now: command.now,
-          ...(command.viaLink !== undefined ? { viaLink: command.viaLink } : {}),
-        }, state);
-      } catch (err) {
-        if (err instanceof AppError && REFUSALS.has(err.code)) return refuse(err.code as DecisionRefused['code'], err.message);
-        throw err;
-      }
+      return decide({
+        type: 'decide', decision, reason: command.reason, label: null, principal: channelPrincipal(person!, channel, externalId), now: command.now,
+        ...(command.viaLink !== undefined ? { viaLink: command.viaLink } : {}),
+      }, state);
+    }
+    case 'channel_check': {
+      mustBePending(state, command.now);
+      const refusal = channelRefusal(command, state);
+      return refusal ? [{ type: 'request.decision_refused', data: refusal }] : [];
     }
     case 'issue_links': {
       mustBePending(state, command.now);
