@@ -14,6 +14,7 @@ import { newId } from '../ids.ts';
 import { findRequest } from '../requests/queries.ts';
 import type { ApprovalRequest } from '../requests/schemas.ts';
 import { planDestinations, type GroupMember } from './destinations.ts';
+import { earlierPost } from './earlier-post.ts';
 import {
   decideNotification, evolveNotification, initialNotificationState,
   type NotificationCommand, type NotificationState, type RecipientLink,
@@ -35,6 +36,9 @@ export function runNotificationCommand(sql: Sql, requestId: string, command: Not
     evolve: evolveNotification,
     decide: (s) => decideNotification(command, s),
     metadata: NOTIFIER_METADATA,
+    // The post jobs of one request write to its one stream, two events each (the attempt,
+    // the message id), often at the same moment: they take turns instead of losing version races.
+    serializeOn: `notifications:${requestId}`,
   });
 }
 
@@ -69,7 +73,11 @@ export const notifyRequest = (sql: Sql, channels: Channels): Task => async (payl
   await runNotificationCommand(sql, requestId, { type: 'plan', plan });
 };
 
-/** Posts one destination's message, unless the log already holds its id. */
+/**
+ * Posts one destination's message, unless the log already holds its id. Where the channel
+ * can find its own messages, a retry first adopts the message an earlier attempt got through
+ * (earlier-post.ts), and each attempt is recorded before it posts.
+ */
 export const postNotification = (sql: Sql, channels: Channels): Task => async (payload, helpers) => {
   const { requestId, destination } = payload as { requestId: string; destination: Destination };
   const state = await notificationState(sql, requestId);
@@ -84,10 +92,22 @@ export const postNotification = (sql: Sql, channels: Channels): Task => async (p
   }
   const link = destination.channel === 'email' ? recipientLink(request, destination.target) : null;
   if (link) await runNotificationCommand(sql, requestId, { type: 'issue_recipient_link', link: link.record });
+  const view = requestView(channels, request, link ? {
+    approve: `${channels.baseUrl}/decide?token=${link.tokens.approve}`, deny: `${channels.baseUrl}/decide?token=${link.tokens.deny}`,
+  } : undefined);
   try {
-    const posted = await adapter.post(requestView(channels, request, link ? {
-      approve: `${channels.baseUrl}/decide?token=${link.tokens.approve}`, deny: `${channels.baseUrl}/decide?token=${link.tokens.deny}`,
-    } : undefined), destination);
+    const adopted = await earlierPost(adapter, view, destination, state.messages[destination.key]?.attempts ?? [], helpers.logger);
+    if (adopted) {
+      await runNotificationCommand(sql, requestId, { type: 'record_posted', destination, posted: adopted, adopted: true });
+      return;
+    }
+    if (adapter.findPosted) {
+      const { appended } = await runNotificationCommand(sql, requestId, {
+        type: 'record_attempt', destination, attempt: helpers.job.attempts, startedAt: new Date().toISOString(),
+      });
+      if (appended.length === 0) return; // posted meanwhile by another run
+    }
+    const posted = await adapter.post(view, destination);
     await runNotificationCommand(sql, requestId, { type: 'record_posted', destination, posted });
   } catch (err) {
     await runNotificationCommand(sql, requestId, { type: 'record_failure', destination, attempt: helpers.job.attempts, error: errorText(err), stage: 'post' });

@@ -1,7 +1,8 @@
 /**
  * Notifications as a pure decider over the request's own stream: which destinations were
  * planned, which message each got (its id, so a retry or a restart never posts twice),
- * every failed attempt, and the one update each message gets when the request is over.
+ * when each attempt began (where a channel can be searched for a message whose id never got
+ * recorded), every failed attempt, and the one update each message gets when the request is over.
  */
 import type { NewEvent } from '../events/types.ts';
 import type { DecisionLink } from '../requests/decider.ts';
@@ -11,6 +12,8 @@ import type { Destination, PostedMessage } from './types.ts';
 export interface MessageState {
   destination: Destination;
   posted: PostedMessage | null;
+  /** When each attempt recorded before posting began (ISO), oldest first. */
+  attempts: string[];
   failures: number;
   updated: boolean;
 }
@@ -29,7 +32,14 @@ export type RecipientLink = Pick<DecisionLink, 'approveTokenHash' | 'denyTokenHa
 export type NotificationCommand =
   | { type: 'plan'; plan: Plan }
   | { type: 'issue_recipient_link'; link: RecipientLink }
-  | { type: 'record_posted'; destination: Destination; posted: PostedMessage }
+  /**
+   * An attempt to post is about to begin (channels whose messages can be looked up, Slack):
+   * recorded first, so that if the channel takes the message and the attempt dies before its
+   * id is recorded, a retry knows when to look for it.
+   */
+  | { type: 'record_attempt'; destination: Destination; attempt: number; startedAt: string }
+  /** `adopted`: the message an earlier attempt posted, found by a retry instead of posting again. */
+  | { type: 'record_posted'; destination: Destination; posted: PostedMessage; adopted?: boolean }
   | { type: 'record_failure'; destination: Destination; attempt: number; error: string; stage: 'post' | 'update' }
   | { type: 'record_updated'; key: string; status: string }
   /**
@@ -41,7 +51,8 @@ export type NotificationCommand =
 
 export type NotificationEvent =
   | NewEvent<'request.notifications_planned', Plan>
-  | NewEvent<'request.notified', { destination: Destination; messageId: string; ref: Record<string, string> }>
+  | NewEvent<'request.notification_attempted', { destination: Destination; attempt: number; startedAt: string }>
+  | NewEvent<'request.notified', { destination: Destination; messageId: string; ref: Record<string, string>; adopted?: true }>
   | NewEvent<'request.notification_failed', { destination: Destination; attempt: number; error: string; stage: 'post' | 'update' }>
   | NewEvent<'request.notification_updated', { key: string; messageId: string; status: string; via?: 'interaction' }>
   | NewEvent<'request.decision_link_issued', DecisionLink & { linkId: string }>;
@@ -63,10 +74,17 @@ export function decideNotification(command: NotificationCommand, state: Notifica
         },
       }];
     }
+    case 'record_attempt':
+      // Posted meanwhile (another run of the job): nothing left to attempt.
+      if (state.messages[command.destination.key]?.posted) return [];
+      return [{ type: 'request.notification_attempted', data: { destination: command.destination, attempt: command.attempt, startedAt: command.startedAt } }];
     case 'record_posted':
       // A second post of the same destination (two jobs racing) keeps the first message id.
       if (state.messages[command.destination.key]?.posted) return [];
-      return [{ type: 'request.notified', data: { destination: command.destination, ...command.posted } }];
+      return [{
+        type: 'request.notified',
+        data: { destination: command.destination, ...command.posted, ...(command.adopted ? { adopted: true as const } : {}) },
+      }];
     case 'record_failure':
       return [{ type: 'request.notification_failed', data: { destination: command.destination, attempt: command.attempt, error: command.error, stage: command.stage } }];
     case 'record_updated': {
@@ -86,10 +104,14 @@ export function decideNotification(command: NotificationCommand, state: Notifica
 export function evolveNotification(state: NotificationState, event: { type: string; data: Record<string, unknown> } | NotificationEvent): NotificationState {
   const next = { ...state, version: state.version + 1 };
   const e = event as NotificationEvent;
-  const message = (d: Destination): MessageState => state.messages[d.key] ?? { destination: d, posted: null, failures: 0, updated: false };
+  const message = (d: Destination): MessageState => state.messages[d.key] ?? { destination: d, posted: null, attempts: [], failures: 0, updated: false };
   switch (e.type) {
     case 'request.notifications_planned':
       return { ...next, planned: true };
+    case 'request.notification_attempted': {
+      const m = message(e.data.destination);
+      return { ...next, messages: { ...state.messages, [m.destination.key]: { ...m, attempts: [...m.attempts, e.data.startedAt] } } };
+    }
     case 'request.notified': {
       const m = message(e.data.destination);
       return { ...next, messages: { ...state.messages, [m.destination.key]: { ...m, posted: { messageId: e.data.messageId, ref: e.data.ref } } } };

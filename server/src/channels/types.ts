@@ -40,6 +40,15 @@ export interface ChannelAdapter {
   /** Posts the request with Approve and Deny; throws on failure (the job retries). */
   post(view: RequestView, destination: Destination): Promise<PostedMessage>;
   /**
+   * The message an earlier attempt posted to this destination, when the channel took it but
+   * the attempt died before its id was recorded; null when there is none. `attempts` spans
+   * when the earlier attempts began. Throws LookupUnavailable (earlier-post.ts) when the
+   * channel cannot be searched (a missing scope, say): the job then posts, and logs why.
+   * Present where a channel can find its own messages (Slack, by their metadata); each of its
+   * attempts is recorded before it posts. Discord needs none (its nonce), email has none.
+   */
+  findPosted?(view: RequestView, destination: Destination, attempts: { first: Date; last: Date }): Promise<PostedMessage | null>;
+  /**
    * Shows the outcome and removes the buttons. Absent when a sent message cannot change
    * (email: its links stop working instead).
    */
