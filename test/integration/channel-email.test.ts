@@ -5,6 +5,7 @@
  */
 import t, { type Test } from 'tap';
 import { emailChannel } from '../../server/src/channels/email.ts';
+import { requestView } from '../../server/src/channels/jobs.ts';
 import type { Channels } from '../../server/src/channels/registry.ts';
 import { testApp, type TestApp } from '../helpers/app.ts';
 import { smtpServer } from '../helpers/smtp.ts';
@@ -21,7 +22,7 @@ async function setup(t: Test) {
   const alice = (await h.call('POST', '/api/reviewers', { body: { name: 'Alice', email: 'alice@example.com', groups: ['oncall'] } })).json();
   const bob = (await h.call('POST', '/api/reviewers', { body: { name: 'Bob', email: 'bob@example.com', groups: ['finance'] } })).json();
   const agent = await h.key(['request:create']);
-  return { mailbox, h, alice, bob, agent };
+  return { mailbox, h, alice, bob, agent, channels };
 }
 
 async function policy(h: TestApp, rule: Record<string, unknown>) {
@@ -116,4 +117,26 @@ t.test('an address not in the directory is refused; a required reason is asked f
   t.match(withReason.json(), { status: 'denied', decisionReason: 'not during the freeze' });
   const refusals = await h.sql`select count(*)::int as n from events where stream_id = ${`request-${request.id}`} and type = 'request.decision_refused'`;
   t.equal(refusals[0]!.n, 1, 'only the stranger was refused (a missing reason is not a refusal)');
+});
+
+t.test('a message sent again (a retry after a crash) carries the same Message-ID, one per request and recipient', async (t) => {
+  const { mailbox, h, agent, channels } = await setup(t);
+  await policy(h, { channels: ['email:alice@example.com', 'email:bob@example.com'] });
+  const request = (await h.call('POST', '/api/requests', { key: agent.key, body: { action: 'deploy' } })).json();
+  await eventually(async () => mailbox.mails.length === 2, 'two mails');
+  const notified = await eventually(async () => {
+    const rows = await h.sql`select data from events where stream_id = ${`request-${request.id}`} and type = 'request.notified' order by version`;
+    return rows.length === 2 && rows;
+  }, 'both recorded');
+  const [first] = mailbox.to('alice@example.com');
+  t.match(first!.messageId, new RegExp(`^<${request.id}\\.[0-9a-f]{16}@example\\.com>$`), 'the request id in the Message-ID, at the sender\'s domain');
+  t.equal(notified.find((e) => e.data.destination.key === 'email:alice@example.com')!.data.messageId, first!.messageId, 'recorded as sent');
+  t.not(mailbox.to('bob@example.com')[0]!.messageId, first!.messageId, 'each recipient has their own');
+
+  // The worker died after the server took the mail, before recording it: the retry sends again.
+  const destination = { key: 'email:alice@example.com', channel: 'email' as const, target: 'alice@example.com' };
+  const again = await channels.adapters.email!.post(requestView(channels, (await h.call('GET', `/api/requests/${request.id}`)).json()), destination);
+  await eventually(async () => mailbox.to('alice@example.com').length === 2, 'the second copy');
+  t.equal(mailbox.to('alice@example.com')[1]!.messageId, first!.messageId, 'the copy has the same Message-ID: mail systems see one message');
+  t.equal(again.messageId, first!.messageId);
 });
