@@ -3,6 +3,8 @@
 -- sorts after events_project, so the read models already include the event.
 --
 --   routed to humans           -> notify_request (plans the destinations)      key notify:<req>
+--     unless request.created says there is nothing to plan (`notify: false`: the rule names
+--     no channel and the accepting server has no default destination)
 --   notifications_planned      -> post_notification per destination            key notify:<req>:<dest>
 --   decided/expired/cancelled  -> update_notification per posted message       key notify-update:<req>:<dest>
 --   notified, request over     -> update_notification for that message (posted while it ended)
@@ -18,7 +20,7 @@ begin
   v_id := substr(e.stream_id, length('request-') + 1);
   -- Routed to humans, in either shape of the log: request.created carrying the policy
   -- outcome, or (older logs) the first request.policy_evaluated after it.
-  if (e.type = 'request.created' and d#>>'{policy,decision}' = 'route_to_human')
+  if (e.type = 'request.created' and d#>>'{policy,decision}' = 'route_to_human' and d->'notify' is distinct from 'false'::jsonb)
      or (e.type = 'request.policy_evaluated' and d->>'decision' = 'route_to_human'
          and not exists (select 1 from events p where p.stream_id = e.stream_id and p.type = e.type and p.version < e.version)) then
     perform enqueue_job('notify_request', jsonb_build_object('requestId', v_id),

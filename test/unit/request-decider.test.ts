@@ -72,6 +72,17 @@ t.test('create', async (t) => {
     t.ok(routedToHumans(request.given().when(createCommand()).events()[0]!), 'the log says it was routed to humans');
   });
 
+  t.test('whether a routed request is to be announced travels in request.created when the caller knows', async (t) => {
+    const [silent] = request.given().when(createCommand({ notify: false })).events();
+    t.equal((silent?.data as { notify?: boolean }).notify, false);
+    const [announced] = request.given().when(createCommand({ notify: true })).events();
+    t.equal((announced?.data as { notify?: boolean }).notify, true);
+    const auto = outcome({ decision: 'auto_approve', policyId: 'pol_1', policyVersion: 1, policyName: 'p', ruleIndex: 0 });
+    const [decided] = request.given().when(createCommand({ outcome: auto, notify: false })).events();
+    t.notOk('notify' in (decided?.data ?? {}), 'a request a policy decided is never announced: no field');
+    t.same(request.fold([silent!]), request.fold([announced!]), 'the request itself is the same');
+  });
+
   t.test('the idempotency key and body hash travel in request.created only when given', async (t) => {
     const [first] = request.given().when(createCommand({ idempotency: { key: 'k-1', bodyHash: 'abc' } })).events();
     t.match(first?.data, { idempotency: { key: 'k-1', bodyHash: 'abc' } });

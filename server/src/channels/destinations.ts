@@ -37,6 +37,25 @@ function memberDestination(m: GroupMember): Destination | null {
   return null;
 }
 
+/** Whether any default destination is configured (SLACK_DEFAULT_CHANNEL, DISCORD_DEFAULT_CHANNEL, EMAIL_DEFAULT_TO). */
+export const hasDefaultDestination = (defaults: ChannelDefaults): boolean =>
+  Boolean(defaults.slack || defaults.discord || defaults.email.length > 0);
+
+/** The kinds of rule channel planDestinations reads (the policy engine admits no other). */
+const SPEC_KINDS: ReadonlySet<string> = new Set(['group', 'slack', 'discord', 'email']);
+
+/**
+ * Whether planning a routed request's announcements can come to anything: a destination, or
+ * a target recorded as skipped. That is so exactly when the rule names a channel or a default
+ * destination is configured; otherwise planDestinations returns an empty plan whoever is in
+ * the directory and whichever channels are on, so the request needs no planning job. Known
+ * from the rule and the configuration alone, so the server decides it as the request is
+ * created (the `notify` field of `request.created`).
+ */
+export function plansAnnouncements(specs: readonly string[], defaultDestination: boolean): boolean {
+  return defaultDestination || specs.some((spec) => SPEC_KINDS.has(spec.split(':')[0]!));
+}
+
 export function planDestinations(
   specs: readonly string[], defaults: ChannelDefaults, members: readonly GroupMember[], enabled: ReadonlySet<ChannelType>,
 ): Plan {

@@ -82,7 +82,11 @@ export interface AppOptions {
   slack?: SlackInteractionSettings;
   /** Discord interactions over HTTP (POST /integrations/discord/interactions) when the application's public key is set. */
   discord?: DiscordInteractionSettings;
-  /** The notification channels as configured, on or off (GET /api/channels); unset = all off. */
+  /**
+   * The notification channels as configured, on or off (GET /api/channels); unset = all off.
+   * Their default destinations also decide whether a routed request whose rule names no
+   * channel is announced at all (see RequestCreatorOptions.defaultDestination).
+   */
   channels?: readonly ChannelSetting[];
   /** Limits on slow and idle clients (see HTTP_* in config.ts); unset = the defaults there. */
   http?: Partial<HttpLimits>;
@@ -231,7 +235,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('policies', policies);
   const creator = new RequestCreator(opts.sql, policies,
     new CreateAppender(opts.sql, { windowMs: opts.createGroupCommitMs ?? 1 }),
-    { defaultTtlSeconds: opts.requestDefaultTtlSeconds });
+    { defaultTtlSeconds: opts.requestDefaultTtlSeconds, defaultDestination: (opts.channels ?? []).some((c) => Boolean(c.defaultTarget)) });
 
   await app.register(requestRoutes, { sql: opts.sql, creator });
   await app.register(guardrailRoutes, { creator });

@@ -6,6 +6,7 @@
  * built from the appended event, not read back. A request sent with an Idempotency-Key
  * looks the key up first (one more round trip, only then).
  */
+import { plansAnnouncements } from '../channels/destinations.ts';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { isUniqueViolation } from '../events/store.ts';
@@ -26,6 +27,13 @@ export interface CreateResult {
 export interface RequestCreatorOptions {
   /** Expiry given to requests that name none (REQUEST_DEFAULT_TTL_SECONDS); unset = none. */
   defaultTtlSeconds?: number;
+  /**
+   * Whether this server has a default notification destination (SLACK_DEFAULT_CHANNEL,
+   * DISCORD_DEFAULT_CHANNEL or EMAIL_DEFAULT_TO). With none, a routed request whose rule
+   * names no channel is recorded as having nothing to announce, and no job plans it.
+   * Unset = not known: every routed request is planned, as by older servers.
+   */
+  defaultDestination?: boolean;
 }
 
 /** Policy changes that may overtake one create before it gives up (each reloads the policies). */
@@ -65,13 +73,16 @@ export class RequestCreator {
       : ttl ? new Date(now.getTime() + ttl * 1000).toISOString() : null;
     const subject = { action: body.action, urgency, params, context, requester: { keyId: requester.id, keyName: requester.name } };
 
+    const defaultDestination = this.options.defaultDestination;
     let snapshot = await this.policies.current();
     for (let attempt = 1; ; attempt++) {
+      const outcome = snapshot.evaluate(subject);
       const [event] = decide({
         type: 'create', id, action: body.action, params, context, urgency, expiresAt,
         requester: { id: requester.id, name: requester.name },
         ...(idempotencyKey && hash ? { idempotency: { key: idempotencyKey, bodyHash: hash } } : {}),
-        outcome: snapshot.evaluate(subject), now,
+        outcome, now,
+        ...(defaultDestination !== undefined ? { notify: plansAnnouncements(outcome.channels, defaultDestination) } : {}),
       }, initialRequestState());
       const data = event!.data as RequestCreatedData;
       let appended;

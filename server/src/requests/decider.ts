@@ -94,6 +94,13 @@ export interface RequestCreatedData {
   /** Absent in events of the older shape (the outcome was then a separate request.policy_evaluated). */
   policy?: PolicyOutcome;
   autoDecision?: AutoDecision | null;
+  /**
+   * Routed requests only: whether the request's announcements are to be planned (the
+   * `notify_request` job). False when the rule names no channel and the server that took the
+   * request has no default destination: the plan would be empty. Absent in older events and
+   * in events of writers that do not know: planned, as before.
+   */
+  notify?: boolean;
 }
 
 export type RequestEvent =
@@ -131,6 +138,8 @@ export type RequestCommand =
       context: Record<string, unknown>; urgency: Urgency; expiresAt: string | null;
       requester: { id: string; name: string }; idempotency?: { key: string; bodyHash: string };
       outcome: PolicyOutcome; now: Date;
+      /** Whether a routed request's announcements are to be planned (channels/destinations.ts plansAnnouncements); unknown when absent. */
+      notify?: boolean;
     }
   | {
       type: 'decide'; decision: 'approved' | 'denied'; reason: string | null; label: string | null; principal: Principal; now: Date;
@@ -291,6 +300,7 @@ export function decide(command: RequestCommand, state: RequestState): RequestEve
         ]);
       }
       const { outcome } = command;
+      const autoDecision = autoDecisionOf(outcome);
       return [{
         type: 'request.created',
         data: {
@@ -298,7 +308,9 @@ export function decide(command: RequestCommand, state: RequestState): RequestEve
           urgency: command.urgency, expiresAt: command.expiresAt, requester: command.requester,
           ...(command.idempotency ? { idempotency: command.idempotency } : {}),
           policy: outcome,
-          autoDecision: autoDecisionOf(outcome),
+          autoDecision,
+          // Only a request routed to humans is ever announced.
+          ...(autoDecision === null && command.notify !== undefined ? { notify: command.notify } : {}),
         },
       }];
     }
