@@ -30,6 +30,8 @@ create index requests_status_created_idx on requests (status, created_at desc, i
 create index requests_urgency_idx on requests (urgency_rank desc, created_at desc, id desc);
 -- The reviewers' queue: pending only, most urgent first, then the longest waiting.
 create index requests_pending_queue_idx on requests (urgency_rank desc, created_at, id) where status = 'pending';
+-- The expiry sweep: pending requests that are due, and the next expiry (50_jobs.sql).
+create index requests_pending_expiry_idx on requests (expires_at) where status = 'pending' and expires_at is not null;
 -- The requests list pages newest first by keyset under any of its filters: an index for
 -- each equality filter, ordered like the page, so a page reads about a page of rows (the
 -- planner adds the other filters to the walk, or intersects bitmaps for rare combinations).

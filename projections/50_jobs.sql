@@ -138,6 +138,79 @@ begin
 end;
 $$;
 
+-- Request expiry: ONE sweep job (`expire_requests`, key and queue `expire-requests`), due at
+-- the earliest expiry among pending requests, rather than a job per request. Adding a job
+-- (graphile_worker.add_job) was the dearest part of a routed create; now a create with an
+-- expiry usually only reads the sweep's due time (the next expiry is rarely earlier than
+-- every pending one), and a decision has no job to remove. The sweep (requests/expiry.ts)
+-- expires every request that is due, then schedules itself at the next pending expiry.
+--
+-- A create must never be missed by a sweep that is just rescheduling: the sweep cannot see a
+-- request whose transaction has not committed. So a create holds the lock below SHARED from
+-- before it reads the sweep's due time until it commits (creates never wait for each other),
+-- and the sweep reschedules under it EXCLUSIVE, after every such create has committed.
+-- Creates that move the sweep earlier do it one at a time (a second lock), each reading the
+-- due time the previous one committed, so the earliest expiry always wins.
+--
+-- Whether the waiting sweep is due no later than p_at. A running sweep does not count: it
+-- may already be past its last look at the pending requests. Volatile: a fresh snapshot.
+create or replace function expiry_sweep_due_by(p_at timestamptz) returns boolean language plpgsql as $$
+begin
+  if to_regnamespace('graphile_worker') is null then
+    return exists (select 1 from job_outbox where job_key = 'expire-requests' and run_at <= p_at);
+  end if;
+  return exists (select 1 from graphile_worker.jobs where key = 'expire-requests'
+    and locked_at is null and attempts < max_attempts and run_at <= p_at);
+end;
+$$;
+
+-- A pending request expires at p_at: the sweep must run by then.
+create or replace function schedule_expiry_sweep(p_at timestamptz) returns void language plpgsql as $$
+begin
+  perform pg_advisory_xact_lock_shared(hashtextextended('expire-requests', 0));
+  if expiry_sweep_due_by(p_at) then return; end if;
+  perform pg_advisory_xact_lock(hashtextextended('expire-requests:move', 0));
+  if expiry_sweep_due_by(p_at) then return; end if;
+  perform enqueue_job('expire_requests', '{}'::jsonb, p_queue_name => 'expire-requests', p_run_at => p_at,
+    p_job_key => 'expire-requests', p_max_attempts => 25);
+end;
+$$;
+
+-- After a sweep: the next one at the earliest expiry still pending (leaving out the requests
+-- whose expiry just failed; p_retry_at, when some did, at the latest), or none when no pending
+-- request has an expiry. Returns when it is due. Called by the running sweep, whose job then
+-- completes; one added meanwhile by a create is the one moved.
+create or replace function reschedule_expiry_sweep(p_skip text[], p_retry_at timestamptz, p_payload jsonb)
+returns timestamptz language plpgsql as $$
+declare
+  v_next timestamptz;
+begin
+  perform pg_advisory_xact_lock(hashtextextended('expire-requests', 0));
+  select min(expires_at) into v_next from requests
+  where status = 'pending' and expires_at is not null and id <> all(p_skip);
+  v_next := least(v_next, p_retry_at);
+  if v_next is null then
+    perform cancel_job('expire-requests');
+  else
+    perform enqueue_job('expire_requests', p_payload, p_queue_name => 'expire-requests', p_run_at => v_next,
+      p_job_key => 'expire-requests', p_max_attempts => 25);
+  end if;
+  return v_next;
+end;
+$$;
+
+-- At every start (jobs/schema.ts): a sweep is scheduled for the earliest pending expiry. The
+-- creates and the sweeps keep it so; this puts back one that was lost (removed by hand, or
+-- failed for good), and covers requests created before expiry was swept.
+create or replace function ensure_expiry_sweep() returns void language plpgsql as $$
+declare
+  v_next timestamptz;
+begin
+  select min(expires_at) into v_next from requests where status = 'pending' and expires_at is not null;
+  if v_next is not null then perform schedule_expiry_sweep(v_next); end if;
+end;
+$$;
+
 create or replace function schedule_jobs(e events) returns void language plpgsql as $$
 declare
   d jsonb := e.data;
@@ -151,13 +224,10 @@ begin
   case e.stream_type
     when 'request' then
       v_id := substr(e.stream_id, length('request-') + 1);
-      -- Expiry: one keyed job per request, dropped when a decision makes it pointless
-      -- (a request a policy decided at once never needs one).
+      -- Expiry: the sweep runs by this request's expiry (a request a policy decided at once
+      -- never needs it). A decision changes nothing: the sweep finds the request decided.
       if e.type = 'request.created' and d->>'expiresAt' is not null and jsonb_typeof(d->'autoDecision') is distinct from 'object' then
-        perform enqueue_job('expire_request', jsonb_build_object('requestId', v_id),
-          p_run_at => (d->>'expiresAt')::timestamptz, p_job_key => 'expire:' || v_id);
-      elsif e.type in ('request.approved', 'request.denied', 'request.cancelled') then
-        perform cancel_job('expire:' || v_id);
+        perform schedule_expiry_sweep((d->>'expiresAt')::timestamptz);
       end if;
     when 'policy' then
       v_id := substr(e.stream_id, length('policy-') + 1);

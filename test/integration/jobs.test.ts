@@ -59,10 +59,10 @@ t.test('no event without its job, no job without its event', async (t) => {
   const jobs = await h.sql<{ task_identifier: string; key: string | null; queue_name: string | null; run_at: Date }[]>`
     select task_identifier, key, queue_name, run_at from graphile_worker.jobs order by id`;
   t.match(jobs, [
-    { task_identifier: 'expire_request', key: 'expire:req_01jx0000000000000000000002' },
+    { task_identifier: 'expire_requests', key: 'expire-requests', queue_name: 'expire-requests' },
     { task_identifier: 'deliver_webhook', queue_name: /^webhook:whk_/ },
   ]);
-  t.equal(jobs[0]!.run_at.toISOString(), expiresAt, 'the expiry job is due at expiresAt');
+  t.equal(jobs[0]!.run_at.toISOString(), expiresAt, 'the expiry sweep is due at expiresAt');
 });
 
 t.test('jobs scheduled before the worker schema exists wait in the outbox, then move in order', async (t) => {
@@ -70,29 +70,36 @@ t.test('jobs scheduled before the worker schema exists wait in the outbox, then 
   await createThrough(sql, 'req_01jx0000000000000000000003', new Date(Date.now() + 60_000).toISOString());
   await createThrough(sql, 'req_01jx0000000000000000000004', new Date(Date.now() + 60_000).toISOString());
   const parked = await sql<{ job_key: string }[]>`select job_key from job_outbox order by id`;
-  // Each routed request also parks its notification job (notify:<id>), after its expiry.
-  t.same(parked.map((p) => p.job_key).filter((k) => k.startsWith('expire:')), ['expire:req_01jx0000000000000000000003', 'expire:req_01jx0000000000000000000004']);
+  // Each routed request also parks its notification job (notify:<id>); the expiry sweep is
+  // parked once, due at the earlier of the two expiries.
+  t.same(parked.map((p) => p.job_key).filter((k) => k.startsWith('expire')), ['expire-requests']);
+  const [first] = await sql<{ expires_at: Date }[]>`select expires_at from requests where id = 'req_01jx0000000000000000000003'`;
+  const [sweep] = await sql<{ run_at: Date }[]>`select run_at from job_outbox where job_key = 'expire-requests'`;
+  t.equal(sweep!.run_at.getTime(), first!.expires_at.getTime());
   const { drained } = await jobSchema(sql, url);
   t.equal(drained, parked.length);
   t.equal((await sql`select 1 from job_outbox`).length, 0);
-  t.equal(await jobCount(sql, 'expire_request'), 2);
+  t.equal(await jobCount(sql, 'expire_requests'), 1);
 });
 
-t.test('a decision or cancellation removes the expiry job', async (t) => {
+t.test('one expiry sweep, due at the earliest expiry: a later one leaves it, an earlier one moves it', async (t) => {
   const h = await testApp(t, { requestDefaultTtlSeconds: 3600 });
   await jobSchema(h.sql, h.dbUrl);
+  const sweeps = () => h.sql<{ run_at: Date; revision: number }[]>`
+    select run_at, revision from graphile_worker.jobs where task_identifier = 'expire_requests'`;
   const a = await createRequest(h);
-  const b = await createRequest(h);
-  const c = await createRequest(h);
   t.ok(a.expiresAt, 'the default TTL gave the request an expiry');
-  t.equal(await jobCount(h.sql, 'expire_request'), 3);
-  await h.call('POST', `/api/requests/${a.id}/decide`, { body: { decision: 'denied' } });
-  await h.call('POST', `/api/requests/${b.id}/cancel`);
-  const left = await h.sql<{ key: string }[]>`select key from graphile_worker.jobs where task_identifier = 'expire_request'`;
-  t.same(left.map((j) => j.key), [`expire:${c.id}`]);
+  await createRequest(h);
+  await createRequest(h);
+  t.same((await sweeps()).map((j) => [j.run_at.toISOString(), j.revision]), [[a.expiresAt, 0]],
+    'one job, due at the first expiry, untouched by the later ones');
+  t.equal(await jobCount(h.sql, 'expire_request'), 0, 'no job per request');
   const explicit = await createRequest(h, { action: 'deploy', expiresAt: new Date(Date.now() + 120_000).toISOString() });
-  t.not(explicit.expiresAt, null);
   t.ok(Date.parse(explicit.expiresAt!) < Date.now() + 121_000, 'an explicit expiresAt wins over the default TTL');
+  t.same((await sweeps()).map((j) => j.run_at.toISOString()), [explicit.expiresAt], 'moved to the earlier expiry');
+  await h.call('POST', `/api/requests/${explicit.id}/decide`, { body: { decision: 'denied' } });
+  await h.call('POST', `/api/requests/${a.id}/cancel`);
+  t.same((await sweeps()).map((j) => j.run_at.toISOString()), [explicit.expiresAt], 'a decision leaves the sweep as it is');
 });
 
 t.test('expiry: a pending request with a short TTL becomes expired, with its audit entry and webhook', async (t) => {
@@ -119,7 +126,7 @@ t.test('expiry: a pending request with a short TTL becomes expired, with its aud
   const [got] = await r.waitFor(1);
   t.match(got!.json, { event: 'request.expired', data: { id: pending.id, status: 'expired' } });
   t.equal((await h.call('GET', `/api/requests/${approved.id}`)).json().status, 'approved', 'a decided request is not expired');
-  t.equal(await jobCount(h.sql, 'expire_request'), 0);
+  await eventually(async () => (await jobCount(h.sql, 'expire_requests')) === 0, 'no sweep left: nothing pending expires');
   const again = await h.call('POST', `/api/requests/${pending.id}/decide`, { body: { decision: 'approved' } });
   t.equal(again.statusCode, 409, 'an expired request cannot be decided');
 });

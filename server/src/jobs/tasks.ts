@@ -5,6 +5,7 @@
 import type { Task, TaskList } from 'graphile-worker';
 import type { Sql } from '../db/connect.ts';
 import { expireRequest } from '../requests/commands.ts';
+import { sweepExpiredRequests } from '../requests/expiry.ts';
 import { WORKER_METADATA, type DeliveryOptions } from '../webhooks/delivery.ts';
 import { serveWebhookLine } from '../webhooks/line.ts';
 import { notificationTasks } from '../channels/jobs.ts';
@@ -28,7 +29,18 @@ export const deliverWebhook = (ctx: TaskContext): Task => async (payload, helper
   ctx.log?.debug({ jobId: helpers.job.id, webhookId, ...run }, 'webhook line served');
 };
 
-/** A pending request whose expiresAt has come becomes `expired`; a decided one stays as it is. */
+/** Every pending request whose expiresAt has come becomes `expired`; then the next sweep is scheduled. */
+export const expireRequestsTask = (ctx: TaskContext): Task => async (payload, helpers) => {
+  const { failures } = (payload ?? {}) as { failures?: number };
+  const run = await sweepExpiredRequests(ctx.sql, WORKER_METADATA, { ...(failures ? { failures } : {}), ...(ctx.log ? { log: ctx.log } : {}) });
+  ctx.log?.debug({ jobId: helpers.job.id, expired: run.expired, failed: run.failed.length, next: run.next }, 'expiry sweep');
+};
+
+/**
+ * One request's expiry: the job of requests created before expiry was swept (their jobs
+ * keyed `expire:<id>` may still be waiting). A pending request whose expiresAt has come
+ * becomes `expired`; a decided one stays as it is.
+ */
 export const expireRequestTask = (ctx: TaskContext): Task => async (payload) => {
   const { requestId } = payload as { requestId: string };
   // The database's clock made this job due, so it is the one the expiry is judged by.
@@ -42,6 +54,7 @@ export const expireRequestTask = (ctx: TaskContext): Task => async (payload) => 
 
 export const taskList = (ctx: TaskContext): TaskList => ({
   deliver_webhook: deliverWebhook(ctx),
+  expire_requests: expireRequestsTask(ctx),
   expire_request: expireRequestTask(ctx),
   ...notificationTasks(ctx.sql, ctx.channels ?? emptyChannels()),
   channel_test: sendChannelTest(ctx.sql, ctx.channels ?? emptyChannels()),
