@@ -106,7 +106,8 @@ const ConfigSchema = z.object({
   // GET /metrics accepts this bearer token (besides admin keys); a worker serves its metrics on METRICS_PORT.
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   METRICS_PORT: int(1, 65535).optional(),
-  // Group commit: creates arriving within this many ms are appended by one statement (0: each alone).
+  // Group commit: creates arriving while an append is in flight share the next statement, waiting
+  // at most this many ms for it (0: each alone). A create with nothing in flight never waits.
   CREATE_GROUP_COMMIT_MS: int(0, 2).default(1),
 });
 

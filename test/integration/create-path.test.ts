@@ -45,34 +45,42 @@ t.test('the answer to a create is what a read of the request returns', async (t)
   }
 });
 
-t.test('group commit: one statement for creates that arrive together, each with its own result', async (t) => {
+t.test('group commit: a lone create goes at once; creates arriving meanwhile share the next statement, each with its own result', async (t) => {
   const h = await testApp(t);
   const appender = new CreateAppender(h.sql, { windowMs: 2 });
+  const lone = appender.append(newRequest(50), 0);
+  t.equal(appender.stats.statements, 1, 'a create with nothing in flight is sent without waiting for the window');
+  t.ok((await lone)?.position, 'and appended');
+  await new Promise((r) => setImmediate(r)); // as the next request would arrive: on a later turn
+
   const results = await Promise.all(Array.from({ length: 8 }, (_, i) => appender.append(newRequest(i), 0)));
   t.ok(results.every((r) => r && r.position > 0), 'all appended');
-  t.equal(appender.stats.statements, 1, 'by one statement');
-  t.equal(new Set(results.map((r) => r!.recordedAt.getTime())).size, 1, 'in one transaction');
+  t.equal(appender.stats.statements - 1, 2, 'the first at once, the seven that came while it ran by one more statement');
+  t.equal(appender.stats.largestBatch, 7);
+  t.equal(new Set(results.slice(1).map((r) => r!.recordedAt.getTime())).size, 1, 'the seven in one transaction');
   const positions = results.map((r) => r!.position);
   t.same(positions, [...positions].sort((a, b) => a - b), 'in arrival order');
 
   t.test('a create that fails in the database fails alone', async (t) => {
-    const before = appender.stats.statements;
     const idem = { key: 'k-1', bodyHash: 'h' };
     const taken = await appendCreates(h.sql, [newRequest(100, { idempotency: idem })], 0);
     t.ok(taken, 'the key is taken once');
+    const before = appender.stats.statements;
+    const inFlight = appender.append(newRequest(99), 0); // the four below gather behind it
     const outcomes = await Promise.allSettled([
       appender.append(newRequest(101), 0),
       appender.append(newRequest(102, { idempotency: idem }), 0), // a racing retry with the same Idempotency-Key
       appender.append(newRequest(103, { expiresAt: 'not a time' }), 0), // refused by the projection
       appender.append(newRequest(104), 0),
     ]);
+    t.ok(await inFlight, 'the create in flight is unaffected');
     t.same(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled']);
     t.match((outcomes[1] as PromiseRejectedResult).reason, { code: '23505', constraint_name: 'idempotency_keys_pkey' });
     t.equal(appender.stats.split, 1, 'the shared statement failed once, then each went alone');
-    t.equal(appender.stats.statements - before, 5);
-    const asked = [100, 101, 102, 103, 104].map((n) => newRequest(n).data.id);
+    t.equal(appender.stats.statements - before, 1 + 1 + 4);
+    const asked = [99, 100, 101, 102, 103, 104].map((n) => newRequest(n).data.id);
     const ids = (await h.sql<{ id: string }[]>`select id from requests where id = any(${asked}) order by id`).map((r) => r.id);
-    t.same(ids, [asked[0], asked[1], asked[4]]);
+    t.same(ids, [asked[0], asked[1], asked[2], asked[5]]);
   });
 
   t.test('a changed policy set appends nothing and says so', async (t) => {
@@ -81,6 +89,34 @@ t.test('group commit: one statement for creates that arrive together, each with 
     const streams = [200, 201].map((n) => `request-${newRequest(n).data.id}`);
     t.equal((await h.sql`select 1 from events where stream_id = any(${streams})`).length, 0);
   });
+});
+
+t.test('group commit: creates gathered behind a slow statement wait no longer than the window, and no more than maxBatch gather', async (t) => {
+  const h = await testApp(t);
+  const appender = new CreateAppender(h.sql, { windowMs: 2, maxBatch: 3 });
+  // Another session holds the events table, so the first statement stays in flight until released.
+  let locked!: () => void;
+  let release!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const released = new Promise<void>((r) => (release = r));
+  const holder = h.sql.begin(async (tx) => {
+    await tx`lock table events in share mode`;
+    locked();
+    await released;
+  });
+  await isLocked;
+  const first = appender.append(newRequest(300), 0);
+  const full = [301, 302, 303].map((n) => appender.append(newRequest(n), 0));
+  t.equal(appender.stats.statements, 2, 'three gathered (maxBatch) are sent at once');
+  const late = appender.append(newRequest(304), 0);
+  t.equal(appender.stats.statements, 2, 'a fourth waits for a statement to return');
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(appender.stats.statements, 3, 'once the window has passed it is sent, though none has returned');
+  release();
+  await holder;
+  const results = await Promise.all([first, ...full, late]);
+  t.ok(results.every((r) => r && r.position > 0), 'all appended');
+  t.same([appender.stats.batches, appender.stats.largestBatch], [3, 3]);
 });
 
 t.test('concurrent creates through HTTP, one invalid among them, each answered on its own', async (t) => {

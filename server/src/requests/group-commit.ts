@@ -1,18 +1,26 @@
 /**
- * Group commit for creates: creates that arrive within `windowMs` of the first one are
- * appended by one multi-row statement (one round trip, one commit, one WAL flush) and
- * answered together. Each keeps its own result: when the shared statement fails (say, one
- * of them races another create with the same Idempotency-Key), every create of the batch
- * is appended again on its own, so the failure reaches only the one it belongs to.
+ * Group commit for creates, adaptive: a create that finds no append statement in flight
+ * is appended at once, so a lone client never waits. Creates that arrive while a statement
+ * is in flight gather and go together, as one multi-row statement (one round trip, one
+ * commit, one WAL flush), as soon as that statement returns — or when the first of them has
+ * waited `windowMs`, or when `maxBatch` have gathered. Under load, batches therefore grow
+ * with the arrival rate times the statement's time, with no timer on an idle path.
+ *
+ * Each create keeps its own result: when a shared statement fails (say, one of them races
+ * another create with the same Idempotency-Key), every create of the batch is appended
+ * again on its own, so the failure reaches only the one it belongs to.
  */
 import type { Sql } from '../db/connect.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { appendCreates, type AppendedCreate, type NewRequest } from './append-creates.ts';
 
 export interface GroupCommitOptions {
-  /** How long the first create of a batch waits for others; 0 appends each create at once. */
+  /**
+   * The longest a create waits for the statement in flight before it is sent anyway
+   * (CREATE_GROUP_COMMIT_MS); 0 appends each create at once, on its own.
+   */
   windowMs: number;
-  /** A batch this large is appended without waiting for the window to end. */
+  /** A gathered batch this large is sent without waiting any longer. */
   maxBatch?: number;
 }
 
@@ -22,7 +30,8 @@ interface Waiting {
   reject: (err: unknown) => void;
 }
 
-interface Batch {
+/** Creates gathered while a statement is in flight. */
+interface Gathering {
   items: Waiting[];
   timer: NodeJS.Timeout;
 }
@@ -31,8 +40,10 @@ const DEFAULT_MAX_BATCH = 64;
 
 export class CreateAppender {
   readonly stats = { statements: 0, appended: 0, batches: 0, largestBatch: 0, split: 0 };
-  /** Open batches by policy version: one statement checks one version. */
-  private readonly open = new Map<number, Batch>();
+  /** Gathering batches by policy version: one statement checks one version. */
+  private readonly gathering = new Map<number, Gathering>();
+  /** Batches sent and not yet answered. Creates gather only while this is above zero. */
+  private inFlight = 0;
   private readonly maxBatch: number;
 
   constructor(private readonly sql: Sql, private readonly options: GroupCommitOptions) {
@@ -43,14 +54,19 @@ export class CreateAppender {
   append(item: NewRequest, policyVersion: number): Promise<AppendedCreate | null> {
     if (this.options.windowMs <= 0) return this.appendAlone(item, policyVersion);
     return new Promise((resolve, reject) => {
-      let batch = this.open.get(policyVersion);
-      if (!batch) {
-        const timer = setTimeout(() => this.flush(policyVersion), this.options.windowMs);
-        batch = { items: [], timer };
-        this.open.set(policyVersion, batch);
+      const waiting = { item, resolve, reject };
+      // Nothing to share a statement with: go now. (Nothing gathers while nothing is in flight.)
+      if (this.inFlight === 0) {
+        void this.run([waiting], policyVersion);
+        return;
       }
-      batch.items.push({ item, resolve, reject });
-      if (batch.items.length >= this.maxBatch) this.flush(policyVersion);
+      let batch = this.gathering.get(policyVersion);
+      if (!batch) {
+        batch = { items: [], timer: setTimeout(() => this.send(policyVersion), this.options.windowMs) };
+        this.gathering.set(policyVersion, batch);
+      }
+      batch.items.push(waiting);
+      if (batch.items.length >= this.maxBatch) this.send(policyVersion);
     });
   }
 
@@ -61,17 +77,29 @@ export class CreateAppender {
     return result ?? null;
   }
 
-  private flush(policyVersion: number): void {
-    const batch = this.open.get(policyVersion);
+  private send(policyVersion: number): void {
+    const batch = this.gathering.get(policyVersion);
     if (!batch) return;
-    this.open.delete(policyVersion);
+    this.gathering.delete(policyVersion);
     clearTimeout(batch.timer);
     void this.run(batch.items, policyVersion);
   }
 
   private async run(waiting: Waiting[], policyVersion: number): Promise<void> {
+    // Counted before the first await, so creates arriving from now on gather.
+    this.inFlight++;
     this.stats.batches++;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, waiting.length);
+    try {
+      await this.appendBatch(waiting, policyVersion);
+    } finally {
+      this.inFlight--;
+      // What gathered while this statement ran goes next, one statement per policy version.
+      for (const version of [...this.gathering.keys()]) this.send(version);
+    }
+  }
+
+  private async appendBatch(waiting: Waiting[], policyVersion: number): Promise<void> {
     if (waiting.length === 1) {
       const [w] = waiting;
       return this.appendAlone(w!.item, policyVersion).then(w!.resolve, w!.reject);
