@@ -29,6 +29,24 @@ t.test('HTML pages and API answers carry the security headers', async (t) => {
   t.match(String(decisionPage.headers['content-security-policy']), /default-src 'none'/, 'a decision page keeps its stricter policy');
 });
 
+t.test('API answers carry the headers that matter for JSON; pages also those that govern documents', async (t) => {
+  const h = await testApp(t);
+  const page = await h.app.inject({ method: 'GET', url: '/' });
+  for (const url of ['/api/requests', '/api/no-such-route']) {
+    const api = await h.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${h.adminKey}` } });
+    t.equal(api.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'", `${url}: nothing loads or runs if it is rendered`);
+    for (const name of ['cross-origin-resource-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options', 'referrer-policy']) {
+      t.ok(api.headers[name], `${url}: ${name}`);
+      t.equal(api.headers[name], page.headers[name], `${url}: ${name} as on pages`);
+    }
+    for (const name of ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-xss-protection']) {
+      t.equal(api.headers[name], undefined, `${url}: no ${name} (documents only)`);
+      t.ok(page.headers[name], `a page has ${name}`);
+    }
+  }
+  t.match(String(page.headers['content-security-policy']), /script-src 'self'/, 'a page runs only its own scripts');
+});
+
 t.test('Swagger UI renders under the policy, with no violation', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, async (t) => {
   const h = await testApp(t);
   await h.app.listen({ port: 0, host: '127.0.0.1' });
