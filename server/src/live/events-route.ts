@@ -20,7 +20,7 @@ import { principalOf } from '../http/auth.ts';
 import { errorResponses } from '../http/schemas.ts';
 import { hasScope } from '../keys/scopes.ts';
 import type { Live, LiveListener } from './live.ts';
-import { readFiltered, type LogFilter } from './log.ts';
+import { wireMessage, readFiltered, type LogFilter } from './log.ts';
 import { isRefusal, LIVE_RETRY_AFTER_SECONDS, refusalError, type LiveLimits } from './limits.ts';
 import { Subscription } from './subscription.ts';
 
@@ -116,7 +116,7 @@ export async function eventsRoute(app: FastifyInstance, opts: EventsRouteOptions
         while (!gone) {
           const want = Math.min(PAGE, limit - sent);
           const page = await readFiltered(sql, cursor, want, filter);
-          for (const e of page.events) if (!line(e.msg)) await drained();
+          for (const e of page.events) if (!line(wireMessage(e))) await drained();
           sent += page.events.length;
           cursor = page.cursor;
           if (page.events.length < want) break;
@@ -160,7 +160,7 @@ export async function eventsRoute(app: FastifyInstance, opts: EventsRouteOptions
       onEvents(events) {
         for (const e of events) {
           if (e.streamId !== keyStream || sub.closed) continue;
-          const scopes = e.type === 'apikey.updated' ? (JSON.parse(e.msg) as { data: { scopes?: string[] } }).data.scopes : undefined;
+          const scopes = e.type === 'apikey.updated' ? (JSON.parse(wireMessage(e)) as { data: { scopes?: string[] } }).data.scopes : undefined;
           const revoked = e.type === 'apikey.revoked';
           if (!revoked && !(scopes && !hasScope(scopes, 'audit:read'))) continue;
           line(JSON.stringify({ type: 'error', error: revoked

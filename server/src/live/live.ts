@@ -59,6 +59,12 @@ const silent: LiveLogger = { warn: () => {}, info: () => {} };
 
 /** Receives every page the hub reads, synchronously and in log order. */
 export interface LiveListener {
+  /**
+   * Whether this listener reads the wire message (`msg`) of request events. Most events are
+   * request events and most listeners look only at their routing fields, so while no attached
+   * listener says so the hub reads request events without their messages.
+   */
+  readonly needsRequestMessages?: boolean;
   onEvents(events: readonly LiveEvent[]): void;
   /** The hub is stopping (server shutdown). */
   onStop?(): void;
@@ -121,9 +127,11 @@ export class Live {
   readonly options: ResolvedLiveOptions;
   /** Everything up to here has been handed to the listeners. */
   cursor: LogCursor = LOG_START;
-  readonly stats = { reads: 0, notifications: 0, listens: 0, heldBackRechecks: 0, readErrors: 0 };
+  readonly stats = { reads: 0, rereads: 0, notifications: 0, listens: 0, heldBackRechecks: 0, readErrors: 0 };
 
   private readonly listeners = new Set<LiveListener>();
+  /** Attached listeners with `needsRequestMessages`. */
+  private requestMessageListeners = 0;
   private readonly watches = new Map<string, Set<RequestWatch>>();
   private listening: { unlisten(): Promise<void>; state: { pid: number | null } } | null = null;
   private reading: Promise<void> | null = null;
@@ -199,12 +207,15 @@ export class Live {
    * Synchronous, so no page can slip between reading the cursor and the registration.
    */
   attach(listener: LiveListener): LogCursor {
-    this.listeners.add(listener);
+    if (!this.listeners.has(listener)) {
+      this.listeners.add(listener);
+      if (listener.needsRequestMessages) this.requestMessageListeners++;
+    }
     return this.cursor;
   }
 
   detach(listener: LiveListener): void {
-    this.listeners.delete(listener);
+    if (this.listeners.delete(listener) && listener.needsRequestMessages) this.requestMessageListeners--;
   }
 
   get listenerCount(): number {
@@ -246,15 +257,23 @@ export class Live {
     while (this.dirty && !this.stopped) {
       this.dirty = false;
       let page;
+      const requestMessages = this.requestMessageListeners > 0;
       try {
         this.stats.reads++;
-        page = await readTail(this.sql, this.cursor, this.options.pageSize);
+        page = await readTail(this.sql, this.cursor, this.options.pageSize, { requestMessages });
       } catch (err) {
         this.stats.readErrors++;
         if (!this.stopped) this.scheduleRetry(err);
         break;
       }
       this.retryDelay = RETRY_MIN_MS;
+      if (!requestMessages && this.requestMessageListeners > 0) {
+        // A listener that needs the messages attached during the read: this page is not for
+        // it. The cursor has not moved, so reading again from it skips nothing.
+        this.stats.rereads++;
+        this.dirty = true;
+        continue;
+      }
       this.heldBack = page.heldBack;
       if (page.events.length > 0) {
         progressed = true;

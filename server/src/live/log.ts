@@ -17,8 +17,18 @@ export interface LiveEvent {
   type: string;
   /** recorded_at in epoch milliseconds (for since/until on live events). */
   recordedMs: number;
-  /** `{"type":"event","position":…,"streamId":…,…}` — the same text for every subscriber. */
-  msg: string;
+  /**
+   * `{"type":"event","position":…,"streamId":…,…}` — the same text for every subscriber.
+   * Null only for a request event the hub read while no listener wanted request events'
+   * messages (see `readTail` and `LiveListener.needsRequestMessages`).
+   */
+  msg: string | null;
+}
+
+/** The wire message of an event that must have one (any event but a request event the hub read for no subscriber). */
+export function wireMessage(e: LiveEvent): string {
+  if (e.msg === null) throw new Error(`event ${e.position} (${e.type}) was read without its message`);
+  return e.msg;
 }
 
 /** Which events a reader wants; every list is "any of", the lists are ANDed. */
@@ -55,7 +65,7 @@ interface Row {
   stream_type: string;
   type: string;
   recorded_ms: number;
-  msg: string;
+  msg: string | null;
   ready: boolean;
 }
 
@@ -95,12 +105,18 @@ function conditions(sql: Sql, f: LogFilter) {
 /**
  * The unfiltered tail read of the live hub. Rows past the horizon are fetched too (marked
  * not ready) so the caller learns it is behind without a second query; they are not returned.
+ *
+ * Without `requestMessages`, request events come without their wire message (msg null):
+ * every row is still read, in the same order and up to the same cursor, but the message
+ * most events would carry is not built and sent for nobody. The hub's own listeners need
+ * only the routing fields of request events; subscribers need the messages.
  */
-export async function readTail(sql: Sql, cursor: LogCursor, limit: number): Promise<LogPage> {
+export async function readTail(sql: Sql, cursor: LogCursor, limit: number, opts: { requestMessages: boolean }): Promise<LogPage> {
+  const msg = opts.requestMessages ? sql`row_to_json(m)::text` : sql`case when e.stream_type <> 'request' then row_to_json(m)::text end`;
   const rows = await sql<Row[]>`
     with h as (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
     select e.position, e.tx_id::text, e.stream_id, e.stream_type, e.type, ${recordedMs(sql)} as recorded_ms,
-           row_to_json(m)::text as msg, e.tx_id < h.xmin as ready
+           ${msg} as msg, e.tx_id < h.xmin as ready
     from events e cross join h ${messageOf(sql)}
     where (e.tx_id, e.position) > (${cursor.txId}::xid8, ${cursor.position})
     order by e.tx_id, e.position

@@ -20,7 +20,7 @@ import { sendError } from '../http/errors.ts';
 import type { Sessions } from '../sessions/sessions.ts';
 import { effectiveFilter, FilterRefused, READ_SCOPES, readableStreamTypes } from './access.ts';
 import type { Live, LiveListener } from './live.ts';
-import type { LiveEvent } from './log.ts';
+import { wireMessage, type LiveEvent } from './log.ts';
 import { isRefusal, type LiveLimits, type LiveSlot } from './limits.ts';
 import { Subscription, type Sink } from './subscription.ts';
 
@@ -401,7 +401,7 @@ class StreamConnection {
   onKeyEvent(e: LiveEvent): void {
     if (e.type === 'apikey.revoked') return this.close(CLOSE.UNAUTHORIZED, 'the API key has been revoked');
     if (e.type !== 'apikey.updated') return;
-    const scopes = (JSON.parse(e.msg) as { data: { scopes?: string[] } }).data.scopes;
+    const scopes = (JSON.parse(wireMessage(e)) as { data: { scopes?: string[] } }).data.scopes;
     if (!scopes) return;
     const before = readableStreamTypes(this.scopes);
     const after = readableStreamTypes(scopes);

@@ -42,6 +42,8 @@ export interface SubscriptionOptions {
 }
 
 export class Subscription implements LiveListener {
+  /** Every matching event is written out as its message. */
+  readonly needsRequestMessages = true;
   /** Log position up to which this subscriber has been served (including filtered-out rows). */
   cursor: LogCursor;
   sent = 0;
@@ -143,6 +145,11 @@ export class Subscription implements LiveListener {
   private async send(events: readonly LiveEvent[]): Promise<boolean> {
     for (const e of events) {
       if (this.closed) return false;
+      if (e.msg === null) {
+        // The hub reads request events with their messages while a subscription is attached.
+        this.close('error', `event ${e.position} arrived without its message`);
+        return false;
+      }
       const ok = this.sink.write(e.msg);
       this.sent++;
       if (this.opts.maxEvents !== undefined && this.sent >= this.opts.maxEvents) {
