@@ -2,8 +2,8 @@
  * Group commit for creates, adaptive: a create that finds no append statement in flight
  * is appended at once, so a lone client never waits. Creates that arrive while a statement
  * is in flight gather and go together, as one multi-row statement (one round trip, one
- * commit, one WAL flush), as soon as that statement returns — or when the first of them has
- * waited `windowMs`, or when `maxBatch` have gathered. Under load, batches therefore grow
+ * commit, one WAL flush), as soon as no statement is in flight any more — or when the first
+ * of them has waited `windowMs`, or when `maxBatch` have gathered. Under load, batches therefore grow
  * with the arrival rate times the statement's time, with no timer on an idle path.
  *
  * Each create keeps its own result: when a shared statement fails (say, one of them races
@@ -94,8 +94,9 @@ export class CreateAppender {
       await this.appendBatch(waiting, policyVersion);
     } finally {
       this.inFlight--;
-      // What gathered while this statement ran goes next, one statement per policy version.
-      for (const version of [...this.gathering.keys()]) this.send(version);
+      // What gathered while statements ran goes once none is left in flight, one statement per
+      // policy version. (Returning sooner, while others still run, would only cut batches short.)
+      if (this.inFlight === 0) for (const version of [...this.gathering.keys()]) this.send(version);
     }
   }
 
