@@ -69,10 +69,10 @@ async function authPlugin(app: FastifyInstance, opts: AuthOptions) {
   app.decorateRequest('sessionId', null);
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const config = request.routeOptions.config;
     // Judged by the matched route's pattern, not the raw URL: "/%61pi/x" also reaches "/api/x".
     // Unknown routes answer 404 to anyone (the route list is public in /openapi.json anyway).
-    const route = request.routeOptions.url;
+    // (routeOptions is built afresh on each read: read once.)
+    const { config, url: route } = request.routeOptions;
     const scope = config.scope !== undefined ? config.scope : route?.startsWith('/api/') ? 'admin' : null;
     if (scope === null) return;
 

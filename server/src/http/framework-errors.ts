@@ -96,9 +96,10 @@ export function refuseWhileClosing(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
+  // A callback hook, not an async one: every request passes here, and almost all go on at once.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
     reply.header('Connection', 'close').header('Retry-After', 1);
-    return sendError(reply, 'SERVICE_UNAVAILABLE', 'The server is shutting down; retry on another instance');
+    sendError(reply, 'SERVICE_UNAVAILABLE', 'The server is shutting down; retry on another instance');
   });
 }

@@ -36,11 +36,12 @@ const sameSecret = (a: string, b: string) =>
 async function metricsPlugin(app: FastifyInstance, opts: MetricsOptions) {
   countCommittedEvents();
 
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     // The route's pattern, never the raw URL: ids would make a label per request.
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) };
     httpRequests.inc(labels);
     httpDuration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 
   const lag: LiveListener = { onEvents(events) {
