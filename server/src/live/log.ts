@@ -107,9 +107,9 @@ function conditions(sql: Sql, f: LogFilter) {
  * not ready) so the caller learns it is behind without a second query; they are not returned.
  *
  * Without `requestMessages`, request events come without their wire message (msg null):
- * every row is still read, in the same order and up to the same cursor, but the message
- * most events would carry is not built and sent for nobody. The hub's own listeners need
- * only the routing fields of request events; subscribers need the messages.
+ * every row is still read, in the same order and up to the same cursor, but the most common
+ * events' messages are not built, sent and decoded while only listeners that look at
+ * routing fields are attached (see LiveListener.needsRequestMessages).
  */
 export async function readTail(sql: Sql, cursor: LogCursor, limit: number, opts: { requestMessages: boolean }): Promise<LogPage> {
   const msg = opts.requestMessages ? sql`row_to_json(m)::text` : sql`case when e.stream_type <> 'request' then row_to_json(m)::text end`;

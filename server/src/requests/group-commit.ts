@@ -3,8 +3,8 @@
  * is appended at once, so a lone client never waits. Creates that arrive while a statement
  * is in flight gather and go together, as one multi-row statement (one round trip, one
  * commit, one WAL flush), as soon as no statement is in flight any more — or when the first
- * of them has waited `windowMs`, or when `maxBatch` have gathered. Under load, batches therefore grow
- * with the arrival rate times the statement's time, with no timer on an idle path.
+ * of them has waited `windowMs`, or when `maxBatch` have gathered. Batches thus grow with
+ * the load (arrivals during a statement), and an idle path pays no timer.
  *
  * Each create keeps its own result: when a shared statement fails (say, one of them races
  * another create with the same Idempotency-Key), every create of the batch is appended
