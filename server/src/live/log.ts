@@ -66,7 +66,6 @@ interface Row {
   type: string;
   recorded_ms: number;
   msg: string | null;
-  ready: boolean;
 }
 
 const toLive = (r: Row): LiveEvent => ({
@@ -103,8 +102,13 @@ function conditions(sql: Sql, f: LogFilter) {
 }
 
 /**
- * The unfiltered tail read of the live hub. Rows past the horizon are fetched too (marked
- * not ready) so the caller learns it is behind without a second query; they are not returned.
+ * The unfiltered tail read of the live hub: the readable rows after the cursor, and, from
+ * the same snapshot, whether committed rows wait past the horizon (so the caller learns it
+ * is behind without a second query). Readable rows all come before held-back ones in log
+ * order (tx_id < xmin for the one, >= for the other), so this is the same page as reading
+ * every row and stopping at the first held-back one; but a held-back row is not fetched,
+ * page after page, while an older transaction stays open — under concurrent appends there
+ * nearly always is one, and that had the hub fetch each event several times.
  *
  * Without `requestMessages`, request events come without their wire message (msg null):
  * every row is still read, in the same order and up to the same cursor, but the most common
@@ -113,22 +117,24 @@ function conditions(sql: Sql, f: LogFilter) {
  */
 export async function readTail(sql: Sql, cursor: LogCursor, limit: number, opts: { requestMessages: boolean }): Promise<LogPage> {
   const msg = opts.requestMessages ? sql`row_to_json(m)::text` : sql`case when e.stream_type <> 'request' then row_to_json(m)::text end`;
-  const rows = await sql<Row[]>`
-    with h as (select pg_snapshot_xmin(pg_current_snapshot()) as xmin)
-    select e.position, e.tx_id::text, e.stream_id, e.stream_type, e.type, ${recordedMs(sql)} as recorded_ms,
-           ${msg} as msg, e.tx_id < h.xmin as ready
-    from events e cross join h ${messageOf(sql)}
-    where (e.tx_id, e.position) > (${cursor.txId}::xid8, ${cursor.position})
-    order by e.tx_id, e.position
-    limit ${limit}`;
+  const rows = await sql<(Row & { held_back: boolean })[]>`
+    with h as (select pg_snapshot_xmin(pg_current_snapshot()) as xmin),
+    page as (
+      select e.position, e.tx_id, e.stream_id, e.stream_type, e.type, ${recordedMs(sql)} as recorded_ms, ${msg} as msg
+      from events e cross join h ${messageOf(sql)}
+      where (e.tx_id, e.position) > (${cursor.txId}::xid8, ${cursor.position}) and e.tx_id < h.xmin
+      order by e.tx_id, e.position
+      limit ${limit}
+    )
+    select position, tx_id::text, stream_id, stream_type, type, recorded_ms, msg, false as held_back from page
+    union all
+    select null, null, null, null, null, null, null, true
+    from h where exists (select 1 from events e where e.tx_id >= h.xmin)`;
   const events: LiveEvent[] = [];
   let heldBack = false;
   for (const r of rows) {
-    if (!r.ready) {
-      heldBack = true;
-      break;
-    }
-    events.push(toLive(r));
+    if (r.held_back) heldBack = true;
+    else events.push(toLive(r));
   }
   const last = events[events.length - 1];
   return { events, cursor: last ? cursorOf(last) : cursor, heldBack };
