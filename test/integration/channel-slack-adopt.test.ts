@@ -8,7 +8,8 @@
  */
 import { Logger } from 'graphile-worker';
 import t, { type Test } from 'tap';
-import { notifyRequest, postNotification, requestView, runNotificationCommand } from '../../server/src/channels/jobs.ts';
+import { notifyRequest, postNotification, requestView } from '../../server/src/channels/jobs.ts';
+import { runNotificationCommand } from '../../server/src/channels/notification-store.ts';
 import type { Channels } from '../../server/src/channels/registry.ts';
 import { slackChannel } from '../../server/src/channels/slack.ts';
 import type { Destination } from '../../server/src/channels/types.ts';

@@ -3,50 +3,25 @@
  * transaction). Each records what it did on the request's stream; each checks the log
  * first, so a job that runs twice (a killed worker, a retry) never posts a message twice
  * once its id is recorded, and updates each message at most once.
+ *
+ * A job reads the request and its notification state in one statement and records each
+ * outcome in one more (notification-store.ts); the rest of its time is the channel's API.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Task } from 'graphile-worker';
 import type { Sql } from '../db/connect.ts';
-import { executeCommand } from '../events/command.ts';
-import { readStream } from '../events/store.ts';
-import { streamId, type EventMetadata } from '../events/types.ts';
 import { newId } from '../ids.ts';
-import { findRequest } from '../requests/queries.ts';
 import type { ApprovalRequest } from '../requests/schemas.ts';
 import { planDestinations, type GroupMember } from './destinations.ts';
 import { earlierPost } from './earlier-post.ts';
-import {
-  decideNotification, evolveNotification, initialNotificationState,
-  type NotificationCommand, type NotificationState, type RecipientLink,
-} from './notification-decider.ts';
+import type { RecipientLink } from './notification-decider.ts';
+import { loadNotification, recordNotification } from './notification-store.ts';
 import { enabledChannels, type Channels } from './registry.ts';
 import { dashboardUrl } from './render.ts';
-import type { Destination, RequestView } from './types.ts';
-
-export const NOTIFIER_METADATA: EventMetadata = { actor: { type: 'system', id: 'notifications', name: 'notifications' }, channel: 'worker' };
+import type { Destination, PostedMessage, RequestView } from './types.ts';
 
 /** Emailed links live as long as the request, and a week at most. */
 const EMAIL_LINK_TTL_MS = 7 * 86_400_000;
-
-export function runNotificationCommand(sql: Sql, requestId: string, command: NotificationCommand) {
-  return executeCommand<NotificationState>(sql, {
-    streamId: streamId('request', requestId),
-    streamType: 'request',
-    initial: initialNotificationState,
-    evolve: evolveNotification,
-    decide: (s) => decideNotification(command, s),
-    metadata: NOTIFIER_METADATA,
-    // The post jobs of one request write to its one stream, two events each (the attempt,
-    // the message id), often at the same moment: they take turns instead of losing version races.
-    serializeOn: `notifications:${requestId}`,
-  });
-}
-
-async function notificationState(sql: Sql, requestId: string): Promise<NotificationState> {
-  let state = initialNotificationState();
-  for (const e of await readStream(sql, streamId('request', requestId))) state = evolveNotification(state, e);
-  return state;
-}
 
 export const requestView = (channels: Channels, request: ApprovalRequest, links?: RequestView['links']): RequestView => ({
   request, dashboardUrl: dashboardUrl(channels.baseUrl, request.id), ...(links ? { links } : {}),
@@ -66,11 +41,11 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
 /** Plans where a routed request is announced, once. */
 export const notifyRequest = (sql: Sql, channels: Channels): Task => async (payload) => {
   const { requestId } = payload as { requestId: string };
-  const request = await findRequest(sql, requestId);
-  if (!request || request.status !== 'pending') return; // over before anyone needed telling
-  const specs = request.policyDecision?.channels ?? [];
+  const loaded = await loadNotification(sql, requestId);
+  if (!loaded || loaded.request.status !== 'pending' || loaded.state.planned) return; // over before anyone needed telling, or planned
+  const specs = loaded.request.policyDecision?.channels ?? [];
   const plan = planDestinations(specs, channels.defaults, await groupMembers(sql, specs), enabledChannels(channels));
-  await runNotificationCommand(sql, requestId, { type: 'plan', plan });
+  await recordNotification(sql, loaded, { type: 'plan', plan });
 };
 
 /**
@@ -80,58 +55,56 @@ export const notifyRequest = (sql: Sql, channels: Channels): Task => async (payl
  */
 export const postNotification = (sql: Sql, channels: Channels): Task => async (payload, helpers) => {
   const { requestId, destination } = payload as { requestId: string; destination: Destination };
-  const state = await notificationState(sql, requestId);
-  if (state.messages[destination.key]?.posted) return;
-  const request = await findRequest(sql, requestId);
-  if (!request || request.status !== 'pending') return;
+  let loaded = await loadNotification(sql, requestId);
+  if (!loaded || loaded.state.messages[destination.key]?.posted || loaded.request.status !== 'pending') return;
   const adapter = channels.adapters[destination.channel];
   if (!adapter) {
     // Switched off since the plan: record why, and do not retry.
-    await runNotificationCommand(sql, requestId, { type: 'record_failure', destination, attempt: helpers.job.attempts, error: `${destination.channel} is not configured`, stage: 'post' });
+    await recordNotification(sql, loaded, { type: 'record_failure', destination, attempt: helpers.job.attempts, error: `${destination.channel} is not configured`, stage: 'post' });
     return;
   }
-  const link = destination.channel === 'email' ? recipientLink(request, destination.target) : null;
-  if (link) await runNotificationCommand(sql, requestId, { type: 'issue_recipient_link', link: link.record });
-  const view = requestView(channels, request, link ? {
+  const link = destination.channel === 'email' ? recipientLink(loaded.request, destination.target) : null;
+  if (link) loaded = await recordNotification(sql, loaded, { type: 'issue_recipient_link', link: link.record });
+  const view = requestView(channels, loaded.request, link ? {
     approve: `${channels.baseUrl}/decide?token=${link.tokens.approve}`, deny: `${channels.baseUrl}/decide?token=${link.tokens.deny}`,
   } : undefined);
+  let posted: PostedMessage;
   try {
-    const adopted = await earlierPost(adapter, view, destination, state.messages[destination.key]?.attempts ?? [], helpers.logger);
+    const adopted = await earlierPost(adapter, view, destination, loaded.state.messages[destination.key]?.attempts ?? [], helpers.logger);
     if (adopted) {
-      await runNotificationCommand(sql, requestId, { type: 'record_posted', destination, posted: adopted, adopted: true });
+      await recordNotification(sql, loaded, { type: 'record_posted', destination, posted: adopted, adopted: true });
       return;
     }
     if (adapter.findPosted) {
-      const { appended } = await runNotificationCommand(sql, requestId, {
+      loaded = await recordNotification(sql, loaded, {
         type: 'record_attempt', destination, attempt: helpers.job.attempts, startedAt: new Date().toISOString(),
       });
-      if (appended.length === 0) return; // posted meanwhile by another run
+      if (loaded.state.messages[destination.key]?.posted) return; // posted meanwhile by another run
     }
-    const posted = await adapter.post(view, destination);
-    await runNotificationCommand(sql, requestId, { type: 'record_posted', destination, posted });
+    posted = await adapter.post(view, destination);
   } catch (err) {
-    await runNotificationCommand(sql, requestId, { type: 'record_failure', destination, attempt: helpers.job.attempts, error: errorText(err), stage: 'post' });
+    await recordNotification(sql, loaded, { type: 'record_failure', destination, attempt: helpers.job.attempts, error: errorText(err), stage: 'post' });
     throw err; // graphile-worker retries with backoff
   }
+  // The message exists now: a failure to record it is not the post's, and is not recorded as one.
+  await recordNotification(sql, loaded, { type: 'record_posted', destination, posted });
 };
 
 /** Shows the outcome on one posted message and removes its buttons, once. */
 export const updateNotification = (sql: Sql, channels: Channels): Task => async (payload, helpers) => {
   const { requestId, key } = payload as { requestId: string; key: string };
-  const state = await notificationState(sql, requestId);
-  const message = state.messages[key];
-  if (!message?.posted || message.updated) return;
-  const request = await findRequest(sql, requestId);
-  if (!request || request.status === 'pending') return;
+  const loaded = await loadNotification(sql, requestId);
+  const message = loaded?.state.messages[key];
+  if (!loaded || !message?.posted || message.updated || loaded.request.status === 'pending') return;
   const adapter = channels.adapters[message.destination.channel];
   if (!adapter?.update) return;
   try {
-    await adapter.update(requestView(channels, request), message.destination, message.posted);
+    await adapter.update(requestView(channels, loaded.request), message.destination, message.posted);
   } catch (err) {
-    await runNotificationCommand(sql, requestId, { type: 'record_failure', destination: message.destination, attempt: helpers.job.attempts, error: errorText(err), stage: 'update' });
+    await recordNotification(sql, loaded, { type: 'record_failure', destination: message.destination, attempt: helpers.job.attempts, error: errorText(err), stage: 'update' });
     throw err;
   }
-  await runNotificationCommand(sql, requestId, { type: 'record_updated', key, status: request.status });
+  await recordNotification(sql, loaded, { type: 'record_updated', key, status: loaded.request.status });
 };
 
 /** A fresh pair of one-use tokens for one recipient; only their hashes are recorded. */

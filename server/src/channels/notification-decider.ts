@@ -101,6 +101,15 @@ export function decideNotification(command: NotificationCommand, state: Notifica
   }
 }
 
+/**
+ * The event types `evolveNotification` folds (every other event of the stream only counts
+ * towards its version): a job may read just these, with the stream's version beside them.
+ */
+export const NOTIFICATION_EVENT_TYPES = [
+  'request.notifications_planned', 'request.notification_attempted', 'request.notified', 'request.notification_failed',
+  'request.notification_updated',
+] as const satisfies readonly NotificationEvent['type'][];
+
 export function evolveNotification(state: NotificationState, event: { type: string; data: Record<string, unknown> } | NotificationEvent): NotificationState {
   const next = { ...state, version: state.version + 1 };
   const e = event as NotificationEvent;

@@ -7,7 +7,7 @@ import type { Sql } from '../db/connect.ts';
 import { executeCommand } from '../events/command.ts';
 import { streamId, type EventMetadata } from '../events/types.ts';
 import { newId } from '../ids.ts';
-import { NOTIFIER_METADATA } from './jobs.ts';
+import { NOTIFIER_METADATA } from './notification-store.ts';
 import type { Channels } from './registry.ts';
 import {
   decideChannelTest, evolveChannelTest, initialChannelTestState, type ChannelTestCommand, type ChannelTestState,

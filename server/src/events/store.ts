@@ -45,8 +45,10 @@ export interface AppendInput {
 }
 
 /**
- * Appends events to one stream inside the caller's transaction; projections update and
- * the NOTIFY is queued by triggers in the same transaction. StreamVersionConflict (decide
+ * Appends events to one stream inside the caller's transaction, or as one statement of its
+ * own (given the pool: a statement commits on its own, so the caller then tells
+ * `committed`); projections update and the NOTIFY is queued by triggers in the same
+ * transaction. StreamVersionConflict (decide
  * again in a new transaction) when:
  * - the stream is not at `expectedVersion`, behind or ahead;
  * - a transaction still running appended the same version (unique (stream_id, version));
@@ -55,7 +57,7 @@ export interface AppendInput {
  *   read before the event it follows. It happens when the transaction got its id (any
  *   earlier write or row lock) before that event committed; call append first.
  */
-export async function append(tx: TxSql, input: AppendInput): Promise<StoredEvent[]> {
+export async function append(tx: Db, input: AppendInput): Promise<StoredEvent[]> {
   if (input.events.length === 0) return [];
   const rows = input.events.map((e, i) => ({
     stream_id: input.streamId,
