@@ -77,6 +77,9 @@ const ConfigSchema = z.object({
   // Background jobs (graphile-worker): in this process, or only in `npm run worker` processes.
   WORKER_ENABLED: bool.default(true),
   WORKER_CONCURRENCY: int(1, 100).default(5),
+  // Notifications, channel tests and sign-in links run on a runner of their own: they mostly
+  // wait on Slack, Discord and SMTP, so many run at once (see server/src/jobs/worker.ts).
+  WORKER_CHANNEL_CONCURRENCY: int(1, 200).default(20),
   WORKER_POLL_INTERVAL_MS: int(50, 60_000).default(1_000),
   WORKER_HEARTBEAT_MS: int(100, 60_000).default(5_000),
   WORKER_DEAD_AFTER_MS: int(1_000, 3_600_000).default(30_000),

@@ -8,7 +8,7 @@
 import { channelsFromConfig, closeChannels } from './channels/registry.ts';
 import { connectPools, embeddedUrls } from './db/database.ts';
 import { prepareDatabase } from './db/prepare.ts';
-import { workerSettings } from './jobs/options.ts';
+import { workerSettings, workerSqlPoolSize } from './jobs/options.ts';
 import { startWorker } from './jobs/worker.ts';
 import { countCommittedEvents } from './metrics/events.ts';
 import { serveWorkerMetrics } from './metrics/worker-endpoint.ts';
@@ -26,15 +26,16 @@ async function main() {
   if (drained) log.info({ jobs: drained }, 'moved parked jobs into the queue');
   const databaseUrl = urls.url;
   // Each call of the worker's own queries has DB_QUERY_TIMEOUT_MS.
-  const { sql } = connectPools(databaseUrl, config, { max: config.WORKER_CONCURRENCY + 2, applicationName: 'agentgate-worker' });
+  const poolMax = workerSqlPoolSize(config);
+  const { sql } = connectPools(databaseUrl, config, { max: poolMax, applicationName: 'agentgate-worker' });
 
   countCommittedEvents();
   const channels = channelsFromConfig(config, log);
   const worker = await startWorker({ databaseUrl, sql, log, channels, ...workerSettings(config), connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS });
-  log.info({ poolId: worker.poolId, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  log.info({ poolIds: worker.poolIds(), concurrency: config.WORKER_CONCURRENCY, channelConcurrency: config.WORKER_CHANNEL_CONCURRENCY }, 'worker started');
   if (config.METRICS_PORT !== undefined && !config.METRICS_TOKEN) log.warn('METRICS_PORT is set without METRICS_TOKEN: the worker serves no metrics');
   const metrics = config.METRICS_PORT !== undefined && config.METRICS_TOKEN
-    ? await serveWorkerMetrics({ port: config.METRICS_PORT, token: config.METRICS_TOKEN, sql, poolMax: config.WORKER_CONCURRENCY + 2 })
+    ? await serveWorkerMetrics({ port: config.METRICS_PORT, token: config.METRICS_TOKEN, sql, poolMax })
     : null;
 
   // Finish the jobs in hand, release the rest.

@@ -44,6 +44,7 @@ export async function inProcessWorker(t: Test, sql: Sql, dbUrl: string, opts: Pa
     databaseUrl: appUrl,
     sql: appSql,
     concurrency: 5,
+    channelConcurrency: 5,
     heartbeatMs: FAST.heartbeatMs,
     deadAfterMs: FAST.deadAfterMs,
     pollIntervalMs: FAST.pollIntervalMs,

@@ -52,10 +52,19 @@ export const expireRequestTask = (ctx: TaskContext): Task => async (payload) => 
   }
 };
 
-export const taskList = (ctx: TaskContext): TaskList => ({
+/** Jobs that talk to databases and webhook receivers, and expiries: the general runner's. */
+export const generalTaskList = (ctx: TaskContext): TaskList => ({
   deliver_webhook: deliverWebhook(ctx),
   expire_requests: expireRequestsTask(ctx),
   expire_request: expireRequestTask(ctx),
+});
+
+/**
+ * Jobs that wait on Slack, Discord and SMTP: the channel runner's, with a concurrency of
+ * their own (WORKER_CHANNEL_CONCURRENCY), so a burst of notifications neither waits behind
+ * webhook deliveries nor holds them up.
+ */
+export const channelTaskList = (ctx: TaskContext): TaskList => ({
   ...notificationTasks(ctx.sql, ctx.channels ?? emptyChannels()),
   channel_test: sendChannelTest(ctx.sql, ctx.channels ?? emptyChannels()),
   send_sign_in_link: sendSignInLink(ctx.sql, ctx.channels ?? emptyChannels()),

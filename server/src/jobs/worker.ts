@@ -1,8 +1,15 @@
 /**
- * The background worker: a graphile-worker pool on the application's database, run
- * inside the server (WORKER_ENABLED) or alone (`npm run worker`). Any number of them
- * share the jobs (SKIP LOCKED); one webhook's deliveries stay in order through its line
+ * The background worker: graphile-worker pools on the application's database, run inside
+ * the server (WORKER_ENABLED) or alone (`npm run worker`). Any number of them share the
+ * jobs (SKIP LOCKED); one webhook's deliveries stay in order through its line
  * (webhooks/line.ts), served by one job at a time (its queue).
+ *
+ * Two runners per process, each a pool of its own that takes only its own tasks:
+ *  - general (WORKER_CONCURRENCY): webhook deliveries and expiries;
+ *  - channels (WORKER_CHANNEL_CONCURRENCY): notifications, channel tests and sign-in links,
+ *    jobs that spend their time waiting on Slack, Discord or an SMTP server. They run many
+ *    at once, take their jobs in batches (graphile-worker's local queue: one query locks up
+ *    to that many due jobs), and never hold up, nor wait behind, webhook deliveries.
  *
  * Crashes: graphile-worker releases the jobs of a pool that stops cleanly, but the jobs
  * (and queues) locked by a killed process stay locked for 4 hours, its `locked_at`
@@ -14,18 +21,21 @@
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import { run, type Runner, type WorkerEvents, type WorkerPool } from 'graphile-worker';
+import { run, type Runner, type TaskList, type WorkerEvents, type WorkerPool } from 'graphile-worker';
 import pg from 'pg';
 import type { Sql } from '../db/connect.ts';
 import type { Channels } from '../channels/registry.ts';
 import type { DeliveryOptions } from '../webhooks/delivery.ts';
 import { graphileLogger, type LogSink } from './logging.ts';
-import { taskList } from './tasks.ts';
+import { channelTaskList, generalTaskList, type TaskContext } from './tasks.ts';
 
 export interface WorkerOptions {
   databaseUrl: string;
   sql: Sql;
+  /** Jobs at once on the general runner (webhook deliveries, expiries). */
   concurrency: number;
+  /** Jobs at once on the channel runner (notifications, channel tests, sign-in links). */
+  channelConcurrency: number;
   delivery: DeliveryOptions;
   /** The notification channels jobs post to (none when absent). */
   channels?: Channels;
@@ -39,19 +49,28 @@ export interface WorkerOptions {
 }
 
 export interface RunningWorker {
-  poolId: string;
-  /** True while the pool runs and its last heartbeat reached the database recently. */
+  /** The ids of the running pools (one per runner), as they beat in worker_heartbeats. */
+  poolIds(): string[];
+  /** True while every runner runs and the last heartbeat reached the database recently. */
   healthy(): boolean;
   stop(): Promise<void>;
 }
 
+/**
+ * Connections of graphile-worker's own pool: each general worker may wait on its own job
+ * query; the channel runner fetches for all its workers at once and records completions in
+ * batches, so a few serve it whatever its concurrency; plus one LISTEN per runner.
+ */
+export const CHANNEL_RUNNER_CONNECTIONS = 3;
+export const graphilePoolSize = (concurrency: number) => concurrency + CHANNEL_RUNNER_CONNECTIONS + 2;
+
 /** Releases the jobs of pools that stopped beating; returns their ids. */
-export async function reapDeadWorkers(sql: Sql, deadAfterMs: number, exceptPoolId?: string): Promise<string[]> {
+export async function reapDeadWorkers(sql: Sql, deadAfterMs: number, exceptPoolIds: readonly string[] = []): Promise<string[]> {
   return sql.begin(async (tx) => {
     const dead = await tx<{ pool_id: string }[]>`
       delete from worker_heartbeats
       where beat_at < now() - make_interval(secs => ${deadAfterMs / 1000})
-        and pool_id is distinct from ${exceptPoolId ?? null}
+        and pool_id <> all(${exceptPoolIds as string[]}::text[])
       returning pool_id`;
     const ids = dead.map((d) => d.pool_id);
     if (ids.length) await tx`select graphile_worker.force_unlock_workers(${ids}::text[])`;
@@ -70,13 +89,28 @@ export async function anyWorkerAlive(sql: Sql, deadAfterMs: number): Promise<boo
 const RELAUNCH_MIN_MS = 1_000;
 const RELAUNCH_MAX_MS = 10_000;
 
-export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
-  const { sql, log } = opts;
+interface RunnerSpec {
+  name: 'general' | 'channels';
+  concurrency: number;
+  taskList: TaskList;
+  /** Jobs locked per fetch (graphile-worker's local queue); unset: each worker fetches its own. */
+  batchSize?: number;
+}
+
+interface SupervisedRunner {
+  readonly name: string;
+  /** The running pool's id; null while it is down (between a stop on its own and the relaunch). */
+  poolId(): string | null;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** One graphile-worker runner, started again whenever it stops on its own. */
+function superviseRunner(spec: RunnerSpec, shared: { pgPool: pg.Pool; pollIntervalMs: number; log?: LogSink }): SupervisedRunner {
+  const { log } = shared;
   const events: WorkerEvents = new EventEmitter() as WorkerEvents;
-  let poolId: string | null = null;
   let pool: WorkerPool | null = null;
   events.on('pool:create', ({ workerPool }) => {
-    poolId = workerPool.id;
     pool = workerPool;
   });
   // A worker that looked for a job while every queue was locked (graphile-worker locks the
@@ -87,19 +121,6 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   });
   events.on('job:error', ({ job, error }) => log?.warn({ jobId: job.id, task: job.task_identifier, err: error }, 'job failed; graphile-worker retries it'));
 
-  // Our own pool, so its error handlers outlive the runner and stop() can wait for it to
-  // close: graphile-worker ends a pool it made without waiting, after removing its handlers,
-  // and a connection dropped in that window (a database being dropped) would crash us.
-  // A connect timeout, so that during an outage the worker's polls fail (and are retried)
-  // instead of waiting on a server that does not answer.
-  const pgPool = new pg.Pool({
-    connectionString: opts.databaseUrl, max: opts.concurrency + 2,
-    ...(opts.connectTimeoutMs ? { connectionTimeoutMillis: opts.connectTimeoutMs } : {}),
-  });
-  const onPoolError = (err: Error) => log?.warn({ err }, 'worker database connection lost');
-  pgPool.on('error', onPoolError);
-  pgPool.on('connect', (client) => client.on('error', onPoolError));
-
   let runner: Runner | null = null;
   let stopped = false;
   let relaunchTimer: NodeJS.Timeout | null = null;
@@ -107,26 +128,36 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
 
   const launch = async (): Promise<void> => {
     const started = await run({
-      pgPool,
-      concurrency: opts.concurrency,
-      pollInterval: opts.pollIntervalMs ?? 1000,
+      pgPool: shared.pgPool,
+      concurrency: spec.concurrency,
+      pollInterval: shared.pollIntervalMs,
       noHandleSignals: true,
       logger: graphileLogger(log),
       events,
-      taskList: taskList({ sql, delivery: opts.delivery, ...(opts.channels ? { channels: opts.channels } : {}), ...(log ? { log } : {}) }),
+      taskList: spec.taskList,
       parsedCronItems: [], // no cron jobs (and no crontab file to look for)
       // Recording a job's completion or failure goes through graphile-worker's batcher (here
       // with no delay), which retries it while the database is away (about five minutes)
       // and stops the pool cleanly if it stays away. Unbatched, a completion that meets a
       // lost connection is a promise nobody handles, and Node ends the process.
-      preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+      preset: {
+        worker: {
+          completeJobBatchDelay: 0, failJobBatchDelay: 0,
+          ...(spec.batchSize && spec.batchSize > 1 ? { localQueue: { size: spec.batchSize } } : {}),
+        },
+      },
     });
+    if (stopped) {
+      // stop() came while this launch was under way: it found no runner to stop.
+      await started.stop();
+      return;
+    }
     runner = started;
     relaunchDelay = RELAUNCH_MIN_MS;
     const ended = (err?: unknown) => {
       if (stopped || runner !== started) return;
       runner = null;
-      log?.error({ err }, 'the worker pool stopped on its own; starting a new one');
+      log?.error({ err, runner: spec.name }, 'a worker pool stopped on its own; starting a new one');
       scheduleLaunch();
     };
     started.promise.then(() => ended(), ended);
@@ -136,7 +167,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     relaunchTimer = setTimeout(() => {
       relaunchTimer = null;
       launch().catch((err) => {
-        log?.warn({ err, retryInMs: relaunchDelay }, 'the worker pool could not start; retrying');
+        log?.warn({ err, runner: spec.name, retryInMs: relaunchDelay }, 'a worker pool could not start; retrying');
         relaunchDelay = Math.min(relaunchDelay * 2, RELAUNCH_MAX_MS);
         scheduleLaunch();
       });
@@ -144,21 +175,68 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     relaunchTimer.unref();
   };
 
-  await launch();
-  if (!poolId) throw new Error('graphile-worker started without announcing its pool');
+  return {
+    name: spec.name,
+    poolId: () => (runner && pool ? pool.id : null),
+    async start() {
+      await launch();
+      if (!pool) throw new Error(`graphile-worker started the ${spec.name} runner without announcing its pool`);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (relaunchTimer) clearTimeout(relaunchTimer);
+      await runner?.stop();
+    },
+  };
+}
 
+export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
+  const { sql, log } = opts;
+  // Our own pool, so its error handlers outlive the runners and stop() can wait for it to
+  // close: graphile-worker ends a pool it made without waiting, after removing its handlers,
+  // and a connection dropped in that window (a database being dropped) would crash us.
+  // A connect timeout, so that during an outage the worker's polls fail (and are retried)
+  // instead of waiting on a server that does not answer.
+  const pgPool = new pg.Pool({
+    connectionString: opts.databaseUrl, max: graphilePoolSize(opts.concurrency),
+    ...(opts.connectTimeoutMs ? { connectionTimeoutMillis: opts.connectTimeoutMs } : {}),
+  });
+  const onPoolError = (err: Error) => log?.warn({ err }, 'worker database connection lost');
+  pgPool.on('error', onPoolError);
+  pgPool.on('connect', (client) => client.on('error', onPoolError));
+
+  const ctx: TaskContext = { sql, delivery: opts.delivery, ...(opts.channels ? { channels: opts.channels } : {}), ...(log ? { log } : {}) };
+  const shared = { pgPool, pollIntervalMs: opts.pollIntervalMs ?? 1000, ...(log ? { log } : {}) };
+  const runners = [
+    superviseRunner({ name: 'general', concurrency: opts.concurrency, taskList: generalTaskList(ctx) }, shared),
+    superviseRunner({ name: 'channels', concurrency: opts.channelConcurrency, taskList: channelTaskList(ctx), batchSize: opts.channelConcurrency }, shared),
+  ];
+  const stopRunners = async () => {
+    await Promise.allSettled(runners.map((r) => r.stop()));
+  };
+  try {
+    for (const r of runners) await r.start();
+  } catch (err) {
+    await stopRunners();
+    await pgPool.end();
+    throw err;
+  }
+
+  const runningIds = () => runners.map((r) => r.poolId()).filter((id): id is string => id !== null);
   let lastBeat = 0;
   const beat = async () => {
-    // Beats name the running pool; a pool launched again beats under its new id, and the
+    // Beats name the running pools; a pool launched again beats under its new id, and the
     // old one's row ages out and is reaped like a dead process's.
-    const id = runner ? poolId : null;
-    if (id) {
+    const ids = runningIds();
+    if (ids.length) {
       await sql`
-        insert into worker_heartbeats (pool_id, hostname, pid) values (${id}, ${hostname()}, ${process.pid})
+        insert into worker_heartbeats (pool_id, hostname, pid)
+        select id, ${hostname()}, ${process.pid} from unnest(${ids}::text[]) as id
         on conflict (pool_id) do update set beat_at = now()`;
       lastBeat = Date.now();
     }
-    const reaped = await reapDeadWorkers(sql, opts.deadAfterMs, id ?? undefined);
+    const reaped = await reapDeadWorkers(sql, opts.deadAfterMs, ids);
     if (reaped.length) log?.warn({ pools: reaped }, 'released the jobs of worker pools that stopped beating');
     await sql`select drain_job_outbox()`;
     await sql`select purge_rate_limit_hits()`;
@@ -169,19 +247,18 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   }, opts.heartbeatMs);
   timer.unref();
 
+  let stopped = false;
   return {
-    get poolId() {
-      return poolId!;
-    },
-    healthy: () => !stopped && runner !== null && Date.now() - lastBeat < Math.max(3 * opts.heartbeatMs, opts.heartbeatMs + 5_000),
+    poolIds: runningIds,
+    healthy: () => !stopped && runners.every((r) => r.poolId() !== null)
+      && Date.now() - lastBeat < Math.max(3 * opts.heartbeatMs, opts.heartbeatMs + 5_000),
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
-      if (relaunchTimer) clearTimeout(relaunchTimer);
-      const id = poolId;
-      await runner?.stop();
-      await sql`delete from worker_heartbeats where pool_id = ${id}`.catch(() => {});
+      const ids = runningIds();
+      await stopRunners();
+      await sql`delete from worker_heartbeats where pool_id = any(${ids}::text[])`.catch(() => {});
       await pgPool.end();
     },
   };
