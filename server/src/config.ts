@@ -104,6 +104,8 @@ const ConfigSchema = z.object({
   SMTP_USER: z.string().min(1).optional(),
   SMTP_PASS: z.string().min(1).optional(),
   SMTP_FROM: z.string().min(3).default('AgentGate <agentgate@localhost>'),
+  // SMTP connections a process keeps open and reuses (a pool; each carries up to 100 messages).
+  SMTP_POOL_SIZE: int(1, 50).default(5),
   EMAIL_DEFAULT_TO: z.string().optional(),
   CHANNEL_TIMEOUT_MS: int(100, 120_000).default(10_000),
   // GET /metrics accepts this bearer token (besides admin keys); a worker serves its metrics on METRICS_PORT.

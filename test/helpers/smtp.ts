@@ -13,14 +13,21 @@ export interface Mailbox {
   mails: ParsedMail[];
   /** The mails sent to one address. */
   to(address: string): ParsedMail[];
+  /** SMTP connections opened to this server so far. */
+  connections(): number;
 }
 
 export async function smtpServer(t: Test): Promise<Mailbox> {
   const mails: ParsedMail[] = [];
+  let connections = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onConnect(_session, callback) {
+      connections++;
+      callback();
+    },
     onData(stream, _session, callback) {
       simpleParser(stream).then((mail) => { mails.push(mail); callback(); }, callback);
     },
@@ -29,5 +36,8 @@ export async function smtpServer(t: Test): Promise<Mailbox> {
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const port = (server.server.address() as AddressInfo).port;
   const addressesOf = (m: ParsedMail) => [m.to].flat().flatMap((a) => a?.value.map((v) => v.address?.toLowerCase()) ?? []);
-  return { url: `smtp://127.0.0.1:${port}`, port, mails, to: (address) => mails.filter((m) => addressesOf(m).includes(address.toLowerCase())) };
+  return {
+    url: `smtp://127.0.0.1:${port}`, port, mails, connections: () => connections,
+    to: (address) => mails.filter((m) => addressesOf(m).includes(address.toLowerCase())),
+  };
 }

@@ -140,3 +140,16 @@ t.test('a message sent again (a retry after a crash) carries the same Message-ID
   t.equal(mailbox.to('alice@example.com')[1]!.messageId, first!.messageId, 'the copy has the same Message-ID: mail systems see one message');
   t.equal(again.messageId, first!.messageId);
 });
+
+t.test('a burst of mails shares a few pooled SMTP connections', async (t) => {
+  const mailbox = await smtpServer(t);
+  const h = await testApp(t, { publicUrl: BASE });
+  const email = emailChannel({ url: mailbox.url, from: 'AgentGate <gate@example.com>', defaultTo: [], timeoutMs: 5000, poolSize: 2 });
+  t.teardown(() => email.close?.());
+  await inProcessWorker(t, h.sql, h.dbUrl, { channels: { adapters: { email }, defaults: { email: [] }, baseUrl: BASE } });
+  const recipients = Array.from({ length: 4 }, (_, i) => `email:ops${i}@example.com`);
+  await policy(h, { channels: recipients });
+  for (let i = 0; i < 3; i++) await h.call('POST', '/api/requests', { body: { action: 'deploy', params: { i } } });
+  await eventually(async () => mailbox.mails.length === 12, 'twelve mails', 30_000);
+  t.ok(mailbox.connections() <= 2, `12 mails over ${mailbox.connections()} connections (at most the pool's 2)`);
+});

@@ -20,17 +20,36 @@ export interface EmailSettings {
   from: string;
   defaultTo: string[];
   timeoutMs: number;
+  /** SMTP connections kept open and shared by every message (SMTP_POOL_SIZE; nodemailer's 5 when unset). */
+  poolSize?: number;
+}
+
+/**
+ * A pooled transport: up to `poolSize` connections, each reused for message after message
+ * (up to nodemailer's 100), so a burst of notifications pays the TCP, TLS and EHLO/AUTH
+ * handshakes once per connection rather than once per message. A message finding every
+ * connection busy waits for one. An idle connection is closed by us before the socket
+ * timeout would end it, and opened again on the next message.
+ */
+export function emailTransportOptions(settings: EmailSettings) {
+  return {
+    ...(settings.url
+      ? { url: settings.url }
+      : {
+          host: settings.host, port: settings.port ?? 587, secure: settings.port === 465,
+          ...(settings.user ? { auth: { user: settings.user, pass: settings.pass ?? '' } } : {}),
+        }),
+    pool: true,
+    ...(settings.poolSize ? { maxConnections: settings.poolSize } : {}),
+    idleTimeout: Math.ceil(settings.timeoutMs / 2),
+    // Retries are the job's (each attempt recorded), not the pool's.
+    maxRequeues: 0,
+    connectionTimeout: settings.timeoutMs, greetingTimeout: settings.timeoutMs, socketTimeout: settings.timeoutMs,
+  };
 }
 
 export function emailChannel(settings: EmailSettings): ChannelAdapter {
-  const timeouts = { connectionTimeout: settings.timeoutMs, greetingTimeout: settings.timeoutMs, socketTimeout: settings.timeoutMs };
-  const transport: Transporter = settings.url
-    ? nodemailer.createTransport(settings.url, timeouts as never)
-    : nodemailer.createTransport({
-        host: settings.host, port: settings.port ?? 587, secure: settings.port === 465,
-        ...(settings.user ? { auth: { user: settings.user, pass: settings.pass ?? '' } } : {}),
-        ...timeouts,
-      });
+  const transport: Transporter = nodemailer.createTransport(emailTransportOptions(settings) as never);
   const domain = /@([^>\s]+)>?\s*$/.exec(settings.from)?.[1] ?? 'agentgate.local';
 
   return {

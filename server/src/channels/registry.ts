@@ -51,7 +51,7 @@ export const CHANNEL_DEFINITIONS: ChannelDefinition[] = [
     defaultTarget: (c) => defaultEmails(c).join(', ') || null,
     create: (c, defaults) => emailChannel({
       url: c.SMTP_URL, host: c.SMTP_HOST, port: c.SMTP_PORT, user: c.SMTP_USER, pass: c.SMTP_PASS,
-      from: c.SMTP_FROM, defaultTo: defaults.email, timeoutMs: c.CHANNEL_TIMEOUT_MS,
+      from: c.SMTP_FROM, defaultTo: defaults.email, timeoutMs: c.CHANNEL_TIMEOUT_MS, poolSize: c.SMTP_POOL_SIZE,
     }),
   },
 ];
