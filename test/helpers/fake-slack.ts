@@ -19,6 +19,8 @@ import type { Test } from 'tap';
 export interface SlackCall {
   method: string;
   args: Record<string, unknown>;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 export interface FakeSlack {
@@ -45,6 +47,12 @@ export interface FakeSlack {
   withoutScopes(...scopes: string[]): void;
   /** What apps.connections.open answers (Socket Mode): the WebSocket a test serves. */
   socketUrl: string | null;
+  /**
+   * Refuse the next `times` calls of `method` with 429 and `Retry-After: seconds`, as Slack's
+   * rate limits do: a refused call is not carried out (nor kept in `calls`); `refused` lists
+   * them, with when each was answered.
+   */
+  rateLimit(method: string, times: number, retryAfterSeconds: number): { refused: SlackCall[] };
 }
 
 export interface StoredSlackMessage {
@@ -84,6 +92,7 @@ export async function fakeSlack(t: Test, opts: { channels?: string[] } = {}): Pr
   let held: Promise<void> | null = null;
   const before = new Map<string, { gate: Promise<void>; waiting: number; abandoned: number }>();
   const after = new Map<string, { gate: Promise<void>; waiting: number }>();
+  const limits = new Map<string, { left: number; retryAfterSeconds: number; refused: SlackCall[] }>();
   const conversations = new Map<string, { name: string | null; messages: StoredSlackMessage[] }>();
   const missingScopes = new Set<string>();
   const conversation = (id: string, name: string | null = null) => {
@@ -99,6 +108,13 @@ export async function fakeSlack(t: Test, opts: { channels?: string[] } = {}): Pr
   const server = createServer(async (req, res) => {
     const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
     const args = await readBody(req);
+    const limit = limits.get(method);
+    if (limit && limit.left > 0) {
+      limit.left--;
+      limit.refused.push({ method, args, at: Date.now() });
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limit.retryAfterSeconds) });
+      return res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+    }
     // The channel exists (the app is in it) whether or not this post gets through.
     if (method === 'chat.postMessage' && String(args.channel).startsWith('#')) conversation(conversationId(String(args.channel)), String(args.channel).slice(1));
     const gate = method === 'chat.postMessage' ? before.get(String(args.channel)) : undefined;
@@ -109,7 +125,7 @@ export async function fakeSlack(t: Test, opts: { channels?: string[] } = {}): Pr
       gate.waiting--;
       if (outcome === 'gone') { gate.abandoned++; return; }
     }
-    calls.push({ method, args });
+    calls.push({ method, args, at: Date.now() });
     const reply = (body: object) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ ok: true, ...body })); };
     const fail = (error: string, extra: object = {}) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ ok: false, error, ...extra })); };
     const needs = (scope: string) => {
@@ -221,6 +237,11 @@ export async function fakeSlack(t: Test, opts: { channels?: string[] } = {}): Pr
         waiting: () => entry.waiting,
         abandoned: () => entry.abandoned,
       };
+    },
+    rateLimit(method, times, retryAfterSeconds) {
+      const limit = { left: times, retryAfterSeconds, refused: [] as SlackCall[] };
+      limits.set(method, limit);
+      return { refused: limit.refused };
     },
     holdPosts() {
       let release!: () => void;
