@@ -1,94 +1,81 @@
 /**
- * Notifications: N requests (1,000 by default) routed to three channels at once — Slack,
- * Discord (local stand-ins of their APIs at the documented endpoints, test/helpers/) and
- * email (a real SMTP server, smtp-server + mailparser) — with ONE worker process
- * (`server/src/worker-main.ts`, WORKER_CONCURRENCY as configured, default 5).
+ * Notifications: requests routed to three channels — Slack, Discord (local stand-ins of
+ * their APIs) and email (a local SMTP server) — with ONE worker process
+ * (`server/src/worker-main.ts`, its concurrency as configured: the defaults unless the
+ * environment or the options say otherwise; the table says which it used).
  *
  *  - post lag:   the create's commit (the create call returned) → the stand-in receiving
- *                the message (chat.postMessage, POST /channels/:id/messages, the mail parsed).
+ *                the message (chat.postMessage, POST /channels/:id/messages, the mail).
  *                Each request takes two job hops: notify_request plans, post_notification
  *                posts (one job per destination).
  *  - update lag: the decision's commit → the stand-in receiving the message's update
  *                (chat.update, PATCH …/messages/:id). Email has no update (a sent mail cannot
  *                change; its links stop working).
  *
- * Requests are created 8 at a time through RequestCreator (the command the HTTP route calls),
- * in this process; the stand-ins run here too, so one clock times both ends. Once every
- * message has arrived, every request is approved (8 at a time) and the updates are timed.
+ * Two phases, on the same worker:
+ *  - burst: N requests (1,000 by default) created at once, 8 at a time; once every message
+ *    id is recorded, every request is approved, 8 at a time. The lags are mostly time
+ *    queued behind the burst: how long the last of it waits.
+ *  - paced: requests created at a steady rate (20 a second by default, for 20 s), open
+ *    loop; once every message id is recorded, decided at the same rate. The lags of a
+ *    worker that keeps up: what one request waits.
+ *
+ * Requests are created and decided through the commands the HTTP routes call, in this
+ * process; the receivers (bench/receivers.ts) run here too, so one clock times both ends.
  *
  *   node --import tsx bench/notifications.ts [--quick]    (or npm run bench -- --only notifications)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Test } from 'tap';
 import { connect, type Sql } from '../server/src/db/connect.ts';
 import { migrate } from '../server/src/db/migrate.ts';
-import { ROOT_DIR } from '../server/src/db/paths.ts';
 import { installJobSchema } from '../server/src/jobs/schema.ts';
 import { createKey, SYSTEM_METADATA } from '../server/src/keys/commands.ts';
 import { createPolicy } from '../server/src/policies/commands.ts';
 import { decideRequest } from '../server/src/requests/commands.ts';
 import { RequestCreator } from '../server/src/requests/create.ts';
 import type { Principal } from '../server/src/requests/decider.ts';
-import { fakeDiscord } from '../test/helpers/fake-discord.ts';
-import { fakeSlack } from '../test/helpers/fake-slack.ts';
-import { smtpServer } from '../test/helpers/smtp.ts';
+import { discordReceiver, mailReceiver, now, slackReceiver, type Arrivals } from './receivers.ts';
 import { round, summarize, table } from './stats.ts';
+import { startWorkerProcess, waitUntil, type WorkerProcess } from './worker-process.ts';
 
 export interface NotificationBenchOptions {
   databaseUrl: string;
   quick?: boolean;
+  /** Requests of the burst. */
   notificationRequests?: number;
+  /** Concurrent creators (and deciders) of the burst. */
   creators?: number;
+  /** The paced phase: requests per second, for so many seconds. */
+  pacedRate?: number;
+  pacedSeconds?: number;
+  /** WORKER_CONCURRENCY and WORKER_CHANNEL_CONCURRENCY of the worker; unset: as the environment or the defaults say. */
+  workerConcurrency?: number;
+  channelConcurrency?: number;
+  /** Write the worker's V8 CPU profile to this folder. */
+  cpuProfDir?: string;
   log?: (line: string) => void;
 }
 
-const REQUEST_ID = /req_[0-9a-hjkmnp-tv-z]{26}/;
 const DISCORD_CHANNEL = '112233445566778899';
-const BOT_TOKEN = 'bench-discord-token';
+const CHANNELS = ['slack', 'discord', 'email'] as const;
+const UPDATED_CHANNELS = ['slack', 'discord'] as const;
 
-/** The stand-ins want a tap Test only for their teardown; the bench keeps the list itself. */
-function teardowns() {
-  const fns: Array<() => unknown> = [];
-  return { t: { teardown: (fn: () => unknown) => fns.push(fn) } as unknown as Test, run: async () => { for (const fn of fns.reverse()) await fn(); } };
+interface PhaseArrivals {
+  posted: Record<(typeof CHANNELS)[number], Arrivals>;
+  updated: Record<(typeof UPDATED_CHANNELS)[number], Arrivals>;
 }
 
-/** Stamps the arrival time of everything pushed onto a stand-in's record array. */
-function stamped<T>(list: T[], requestIdOf: (item: T) => string | null, into: Map<string, number>) {
-  const push = list.push.bind(list);
-  list.push = (...items: T[]) => {
-    const now = performance.now();
-    for (const item of items) {
-      const id = requestIdOf(item);
-      if (id && !into.has(id)) into.set(id, now);
-    }
-    return push(...items);
-  };
+interface PhaseResult {
+  requests: number;
+  lags: Array<[string, ReturnType<typeof summarize>]>;
+  messagesPerSecond: number;
+  updatesPerSecond: number;
+  createSeconds: number;
+  postSeconds: number;
+  updateSeconds: number;
 }
 
-function startWorker(env: Record<string, string>): { child: ChildProcess; stop: () => Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'server/src/worker-main.ts')], {
-    cwd: ROOT_DIR, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    child,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
+/** Closed loop: `workers` callers, each starting the next item when its last one finished. */
 async function inParallel(n: number, workers: number, fn: (i: number) => Promise<void>) {
   let next = 0;
   await Promise.all(Array.from({ length: workers }, async () => {
@@ -96,102 +83,152 @@ async function inParallel(n: number, workers: number, fn: (i: number) => Promise
   }));
 }
 
-const lags = (from: Map<string, number>, to: Map<string, number>) =>
-  summarize(Float64Array.from([...to].filter(([id]) => from.has(id)).map(([id, at]) => at - from.get(id)!)));
+/** Open loop: item i starts at start + i / rate, whether or not earlier ones finished. */
+async function atRate(n: number, rate: number, fn: (i: number) => Promise<void>) {
+  const start = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const wait = start + (i * 1000) / rate - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    pending.push(fn(i));
+  }
+  await Promise.all(pending);
+}
+
+const lags = (from: Map<string, number>, to: Arrivals) =>
+  summarize(Float64Array.from([...to.first].filter(([id]) => from.has(id)).map(([id, at]) => at - from.get(id)!)));
+
+/** Creates `n` requests (as the schedule says), waits for all their messages and ids, decides them all, waits for the updates. */
+async function runPhase(sql: Sql, arrivals: PhaseArrivals, principal: Principal, opts: {
+  action: string; n: number; schedule: (n: number, fn: (i: number) => Promise<void>) => Promise<void>; timeoutMs: number;
+}): Promise<PhaseResult> {
+  const { n, timeoutMs } = opts;
+  const creator = RequestCreator.standalone(sql);
+  const createdAt = new Map<string, number>();
+  const ids: string[] = [];
+  const start = now();
+  await opts.schedule(n, async (i) => {
+    const { request } = await creator.create({ action: opts.action, params: { i, service: 'billing' } }, principal, SYSTEM_METADATA);
+    createdAt.set(request.id, now());
+    ids.push(request.id);
+  });
+  const createSeconds = (now() - start) / 1000;
+  const mine = (a: Arrivals) => [...a.first.keys()].filter((id) => createdAt.has(id)).length;
+  await waitUntil(() => CHANNELS.every((c) => mine(arrivals.posted[c]) >= n), `${n * 3} messages`, timeoutMs);
+  const postSeconds = (Math.max(...CHANNELS.map((c) => arrivals.posted[c].last())) - start) / 1000;
+  // Every message id recorded before deciding: an update waits for its message's id.
+  await waitUntil(async () => (await sql<{ n: number }[]>`
+    select count(*)::int as n from notification_messages where status = 'posted' and request_id = any(${ids}::text[])`)[0]!.n >= n * 3,
+  'the message ids recorded', timeoutMs);
+
+  const decidedAt = new Map<string, number>();
+  const decideStart = now();
+  await opts.schedule(n, async (i) => {
+    const id = ids[i]!;
+    await decideRequest(sql, id, 'approved', 'bench', null, principal, SYSTEM_METADATA);
+    decidedAt.set(id, now());
+  });
+  await waitUntil(() => UPDATED_CHANNELS.every((c) => mine(arrivals.updated[c]) >= n), `${n * 2} updates`, timeoutMs);
+  const updateSeconds = (Math.max(...UPDATED_CHANNELS.map((c) => arrivals.updated[c].last())) - decideStart) / 1000;
+  return {
+    requests: n,
+    lags: [
+      ...CHANNELS.map((c): [string, ReturnType<typeof summarize>] => [`post ${c}`, lags(createdAt, arrivals.posted[c])]),
+      ...UPDATED_CHANNELS.map((c): [string, ReturnType<typeof summarize>] => [`update ${c}`, lags(decidedAt, arrivals.updated[c])]),
+    ],
+    messagesPerSecond: (n * 3) / postSeconds,
+    updatesPerSecond: (n * 2) / updateSeconds,
+    createSeconds, postSeconds, updateSeconds,
+  };
+}
 
 export async function run(opts: NotificationBenchOptions): Promise<Record<string, number | string>> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const requests = opts.notificationRequests ?? (opts.quick ? 100 : 1000);
+  const burst = opts.notificationRequests ?? (opts.quick ? 100 : 1000);
   const creators = opts.creators ?? 8;
-  const timeoutMs = Math.max(180_000, requests * 300);
-  const down = teardowns();
+  const pacedRate = opts.pacedRate ?? 20;
+  const pacedSeconds = opts.pacedSeconds ?? (opts.quick ? 5 : 20);
+  const paced = Math.round(pacedRate * pacedSeconds);
+  const timeoutMs = Math.max(180_000, burst * 300);
   const sql: Sql = connect(opts.databaseUrl, { max: creators + 2, applicationName: 'agentgate-bench-notifications' });
-  let worker: ReturnType<typeof startWorker> | null = null;
+  const receivers: Array<{ close(): Promise<void> }> = [];
+  let worker: WorkerProcess | null = null;
   try {
     await migrate(sql);
     await installJobSchema(sql, opts.databaseUrl);
-    const slack = await fakeSlack(down.t);
-    const discord = await fakeDiscord(down.t, { botToken: BOT_TOKEN });
-    const mailbox = await smtpServer(down.t);
-
-    const posted = { slack: new Map<string, number>(), discord: new Map<string, number>(), email: new Map<string, number>() };
-    const updated = { slack: new Map<string, number>(), discord: new Map<string, number>() };
-    const idIn = (x: unknown) => REQUEST_ID.exec(JSON.stringify(x))?.[0] ?? null;
-    stamped(slack.calls, (c) => (c.method === 'chat.postMessage' ? idIn(c.args) : null), posted.slack);
-    stamped(slack.calls, (c) => (c.method === 'chat.update' ? idIn(c.args) : null), updated.slack);
-    stamped(discord.calls, (c) => (c.method === 'POST' && c.path.endsWith('/messages') ? idIn(c.body) : null), posted.discord);
-    stamped(discord.calls, (c) => (c.method === 'PATCH' ? idIn(c.body) : null), updated.discord);
-    stamped(mailbox.mails, (m) => String(m.headers.get('x-agentgate-request') ?? '') || null, posted.email);
+    const slack = await slackReceiver();
+    receivers.push(slack);
+    const discord = await discordReceiver();
+    receivers.push(discord);
+    const mail = await mailReceiver();
+    receivers.push(mail);
+    const arrivals: PhaseArrivals = {
+      posted: { slack: slack.posted, discord: discord.posted, email: mail.posted },
+      updated: { slack: slack.updated, discord: discord.updated },
+    };
 
     const { id: keyId } = await createKey(sql, { name: 'bench notifications', scopes: ['admin'], rateLimit: null }, SYSTEM_METADATA);
     const principal: Principal = { type: 'key', id: keyId, name: 'bench notifications', admin: true };
     await createPolicy(sql, {
       name: 'bench: three channels', priority: 1, enabled: true,
-      rules: [{ match: { action: 'bench.notify' }, decision: 'route_to_human', channels: ['slack:#approvals', `discord:${DISCORD_CHANNEL}`, 'email:ops@example.com'] }],
+      rules: [{ match: { action: 'bench.notify.*' }, decision: 'route_to_human', channels: ['slack:#approvals', `discord:${DISCORD_CHANNEL}`, 'email:ops@example.com'] }],
     } as never, SYSTEM_METADATA);
 
-    worker = startWorker({
+    worker = startWorkerProcess({
       DATABASE_URL: opts.databaseUrl, PUBLIC_URL: 'https://gate.example.com',
-      SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_API_URL: slack.apiUrl,
-      DISCORD_BOT_TOKEN: BOT_TOKEN, DISCORD_API_URL: discord.apiUrl,
-      SMTP_URL: mailbox.url, SMTP_FROM: 'AgentGate <gate@example.com>',
-    });
-    await waitUntil(async () => {
-      if (worker!.child.exitCode !== null) throw new Error('the worker process exited');
-      return (await sql`select 1 from worker_heartbeats`).length > 0;
-    }, 'the worker to start', 60_000);
+      SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_API_URL: slack.url,
+      DISCORD_BOT_TOKEN: 'bench-discord-token', DISCORD_API_URL: discord.url,
+      SMTP_URL: mail.url, SMTP_FROM: 'AgentGate <gate@example.com>',
+      ...(opts.workerConcurrency ? { WORKER_CONCURRENCY: String(opts.workerConcurrency) } : {}),
+      ...(opts.channelConcurrency ? { WORKER_CHANNEL_CONCURRENCY: String(opts.channelConcurrency) } : {}),
+    }, opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {});
+    await worker.ready(sql);
+    const { WORKER_CONCURRENCY, WORKER_CHANNEL_CONCURRENCY, SMTP_POOL_SIZE } = worker.config;
 
-    const creator = RequestCreator.standalone(sql);
-    const createdAt = new Map<string, number>();
-    const ids: string[] = [];
-    const start = performance.now();
-    await inParallel(requests, creators, async (i) => {
-      const { request } = await creator.create({ action: 'bench.notify', params: { i, service: 'billing' } }, principal, SYSTEM_METADATA);
-      createdAt.set(request.id, performance.now());
-      ids.push(request.id);
-    });
-    const createSeconds = (performance.now() - start) / 1000;
-    const all = () => posted.slack.size + posted.discord.size + posted.email.size;
-    await waitUntil(() => all() >= requests * 3, `${requests * 3} messages`, timeoutMs);
-    const postSeconds = (Math.max(...Object.values(posted).flatMap((m) => [...m.values()])) - start) / 1000;
-    // Every message id recorded before deciding: an update waits for its message's id.
-    await waitUntil(async () => (await sql<{ n: number }[]>`select count(*)::int as n from notification_messages where status = 'posted'`)[0]!.n >= requests * 3, 'the message ids recorded', timeoutMs);
-
-    const decidedAt = new Map<string, number>();
-    const decideStart = performance.now();
-    await inParallel(ids.length, creators, async (i) => {
-      const id = ids[i]!;
-      await decideRequest(sql, id, 'approved', 'bench', null, principal, SYSTEM_METADATA);
-      decidedAt.set(id, performance.now());
-    });
-    await waitUntil(() => updated.slack.size + updated.discord.size >= requests * 2, `${requests * 2} updates`, timeoutMs);
-    const updateSeconds = (Math.max(...[...updated.slack.values(), ...updated.discord.values()]) - decideStart) / 1000;
-
-    const dupes = {
-      slack: slack.posted().length - requests, discord: discord.posts().length - requests, email: mailbox.mails.length - requests,
-      slackUpdates: slack.updates().length - requests, discordUpdates: discord.edits().length - requests,
-    };
-    const rows: Array<[string, ReturnType<typeof summarize>]> = [
-      ['post slack', lags(createdAt, posted.slack)], ['post discord', lags(createdAt, posted.discord)], ['post email', lags(createdAt, posted.email)],
-      ['update slack', lags(decidedAt, updated.slack)], ['update discord', lags(decidedAt, updated.discord)],
+    const phases: Array<[string, PhaseResult]> = [
+      ['burst', await runPhase(sql, arrivals, principal, {
+        action: 'bench.notify.burst', n: burst, timeoutMs,
+        schedule: (n, fn) => inParallel(n, creators, fn),
+      })],
+      ['paced', await runPhase(sql, arrivals, principal, {
+        action: 'bench.notify.paced', n: paced, timeoutMs,
+        schedule: (n, fn) => atRate(n, pacedRate, fn),
+      })],
     ];
-    log(`notifications: ${requests} requests × 3 channels, one worker process`);
-    log(table(['lag (ms)', 'count', 'p50', 'p95', 'p99', 'max'], rows.map(([name, s]) => [name, s.count, round(s.p50, 1), round(s.p95, 1), round(s.p99, 1), round(s.max, 1)])));
-    log(`created in ${round(createSeconds, 1)} s; all ${requests * 3} messages in ${round(postSeconds, 1)} s (${round((requests * 3) / postSeconds, 0)} messages/s); `
-      + `${requests * 2} updates in ${round(updateSeconds, 1)} s after the first decision; extra posts/updates: ${JSON.stringify(dupes)}`);
-    const out: Record<string, number | string> = {};
-    for (const [name, s] of rows) {
-      const key = name.replace(' ', '-');
-      out[`${key}.count`] = s.count;
-      out[`${key}.p50_ms`] = round(s.p50, 1);
-      out[`${key}.p99_ms`] = round(s.p99, 1);
+    const extra = {
+      slack: slack.posted.extra, discord: discord.posted.extra, email: mail.posted.extra,
+      slackUpdates: slack.updated.extra, discordUpdates: discord.updated.extra,
+    };
+
+    const workerNote = `1 process (npm run worker), WORKER_CONCURRENCY=${WORKER_CONCURRENCY}, WORKER_CHANNEL_CONCURRENCY=${WORKER_CHANNEL_CONCURRENCY}, SMTP_POOL_SIZE=${SMTP_POOL_SIZE}`;
+    log(`notifications: burst of ${burst} requests × 3 channels (${creators} at a time), then ${paced} paced at ${pacedRate}/s; worker: ${workerNote}`);
+    log(table(['phase', 'lag (ms)', 'count', 'p50', 'p95', 'p99', 'max'], phases.flatMap(([phase, r]) =>
+      r.lags.map(([name, s]) => [phase, name, s.count, round(s.p50, 1), round(s.p95, 1), round(s.p99, 1), round(s.max, 1)]))));
+    for (const [phase, r] of phases) {
+      log(`${phase}: created in ${round(r.createSeconds, 1)} s; ${r.requests * 3} messages in ${round(r.postSeconds, 1)} s from the first create `
+        + `(${round(r.messagesPerSecond, 0)} messages/s); ${r.requests * 2} updates in ${round(r.updateSeconds, 1)} s from the first decision (${round(r.updatesPerSecond, 0)} updates/s)`);
     }
-    out['messages per second'] = round((requests * 3) / postSeconds, 0);
-    out['duplicates'] = JSON.stringify(dupes);
+    log(`SMTP connections opened: ${mail.connections()}; extra posts/updates: ${JSON.stringify(extra)}\n`);
+
+    const out: Record<string, number | string> = {};
+    for (const [phase, r] of phases) {
+      for (const [name, s] of r.lags) {
+        const key = `${phase}.${name.replace(' ', '-')}`;
+        out[`${key}.count`] = s.count;
+        out[`${key}.p50_ms`] = round(s.p50, 1);
+        out[`${key}.p95_ms`] = round(s.p95, 1);
+        out[`${key}.p99_ms`] = round(s.p99, 1);
+      }
+      out[`${phase}.messages_per_s`] = round(r.messagesPerSecond, 0);
+      out[`${phase}.updates_per_s`] = round(r.updatesPerSecond, 0);
+    }
+    out['paced rate'] = `${pacedRate} requests/s (${pacedRate * 3} messages/s offered) for ${pacedSeconds} s`;
+    out['worker'] = workerNote;
+    out['extra posts/updates'] = JSON.stringify(extra);
     return out;
   } finally {
     await worker?.stop();
-    await down.run();
+    for (const r of receivers.reverse()) await r.close();
     await sql.end({ timeout: 5 });
   }
 }

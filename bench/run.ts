@@ -14,7 +14,7 @@
  *   --prefill N                   create: grow the log to N events for the prefilled run (0 skips; default
  *                                 1000000 with --only create, else 0: the full run stays near five minutes)
  *   --no-group-commit-off         create: skip the run with CREATE_GROUP_COMMIT_MS=0
- *   --cpu-prof DIR                create: write V8 CPU profiles of the server to DIR
+ *   --cpu-prof DIR                write V8 CPU profiles to DIR: of the server (create), of the worker (notifications)
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -23,21 +23,18 @@
  *
  *   node --import tsx bench/webhooks.ts [--quick]    (DATABASE_URL: the server to create a scratch database on)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connect, type Sql } from '../server/src/db/connect.ts';
 import { migrate } from '../server/src/db/migrate.ts';
-import { ROOT_DIR } from '../server/src/db/paths.ts';
 import { installJobSchema } from '../server/src/jobs/schema.ts';
 import { createKey, SYSTEM_METADATA } from '../server/src/keys/commands.ts';
 import { RequestCreator } from '../server/src/requests/create.ts';
 import type { Principal } from '../server/src/requests/decider.ts';
 import { createWebhook, deleteWebhook } from '../server/src/webhooks/commands.ts';
+import { now, webhookReceiver } from './receivers.ts';
 import { round, summarize, table } from './stats.ts';
+import { startWorkerProcess, waitUntil, type WorkerProcess } from './worker-process.ts';
 
 export interface WebhookBenchOptions {
   databaseUrl: string;
@@ -61,57 +58,6 @@ function creatorFor(sql: Sql): RequestCreator {
   let c = creators.get(sql);
   if (!c) creators.set(sql, (c = RequestCreator.standalone(sql)));
   return c;
-}
-
-interface Arrival { at: number; latencyMs: number }
-
-function startReceiver(): Promise<{ server: Server; url: string; arrivals: Map<string, Arrival>; onArrival: (fn: () => void) => void }> {
-  const arrivals = new Map<string, Arrival>();
-  let listener = () => {};
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const at = Date.now();
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { deliveryId: string; timestamp: string };
-      if (!arrivals.has(body.deliveryId)) arrivals.set(body.deliveryId, { at, latencyMs: at - Date.parse(body.timestamp) });
-      res.writeHead(200).end();
-      listener();
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    server,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    arrivals,
-    onArrival: (fn) => { listener = fn; },
-  })));
-}
-
-function startWorker(databaseUrl: string, concurrency: number): { child: ChildProcess; stop: () => Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT_DIR, 'server/src/worker-main.ts')], {
-    cwd: ROOT_DIR,
-    env: {
-      ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE: 'true',
-      WORKER_CONCURRENCY: String(concurrency),
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    child,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Open loop: request i is sent at start + i / rate, whether or not earlier ones finished. */
@@ -149,8 +95,8 @@ export async function run(opts: WebhookBenchOptions): Promise<Record<string, num
   const timeoutMs = Math.max(120_000, expected * 20);
 
   const sql = connect(opts.databaseUrl, { max: creators + 2, applicationName: 'agentgate-bench-webhooks' });
-  const receiver = await startReceiver();
-  let worker: ReturnType<typeof startWorker> | null = null;
+  const receiver = await webhookReceiver();
+  let worker: WorkerProcess | null = null;
   try {
     await migrate(sql);
     await installJobSchema(sql, opts.databaseUrl);
@@ -166,44 +112,42 @@ export async function run(opts: WebhookBenchOptions): Promise<Record<string, num
       return ids;
     };
     const unsubscribe = async (ids: string[]) => { for (const id of ids) await deleteWebhook(sql, id, SYSTEM_METADATA); };
-    const workerReady = async (child: ChildProcess) => {
-      await waitUntil(async () => {
-        if (child.exitCode !== null) throw new Error('the worker process exited');
-        return (await sql`select 1 from worker_heartbeats`).length > 0;
-      }, 'the worker to start', 60_000);
-    };
 
     // backlog: everything queued first, then drained.
     let hooks = await subscribe();
     await createRequests(sql, requests, creators, principal, 'backlog');
-    const [queued] = await sql<{ n: number }[]>`select count(*)::int as n from graphile_worker.jobs where task_identifier = 'deliver_webhook'`;
-    if (queued!.n !== expected) throw new Error(`expected ${expected} queued deliveries, found ${queued!.n}`);
-    worker = startWorker(opts.databaseUrl, concurrency);
-    await workerReady(worker.child);
-    const drainStart = Date.now();
+    // Deliveries wait in their webhook's line (webhook_outbox), one job per line.
+    const [queued] = await sql<{ n: number; lines: number }[]>`
+      select count(*)::int as n, (select count(*)::int from graphile_worker.jobs where task_identifier = 'deliver_webhook') as lines
+      from webhook_outbox`;
+    if (queued!.n !== expected || queued!.lines !== webhookCount) {
+      throw new Error(`expected ${expected} queued deliveries in ${webhookCount} lines, found ${queued!.n} in ${queued!.lines}`);
+    }
+    worker = startWorkerProcess({ DATABASE_URL: opts.databaseUrl, WEBHOOK_ALLOW_PRIVATE: 'true', WORKER_CONCURRENCY: String(concurrency) });
+    await worker.ready(sql);
+    const drainStart = now();
     await waitUntil(() => receiver.arrivals.size >= expected, 'the backlog to drain', timeoutMs);
-    const backlogSeconds = (Math.max(...[...receiver.arrivals.values()].map((a) => a.at)) - drainStart) / 1000;
+    const backlogSeconds = (receiver.arrivals.last() - drainStart) / 1000;
     await unsubscribe(hooks);
 
     // live: requests created while the worker runs.
-    receiver.arrivals.clear();
+    receiver.clear();
     hooks = await subscribe();
-    const liveStart = Date.now();
+    const liveStart = now();
     await createRequests(sql, requests, creators, principal, 'live');
-    const createSeconds = (Date.now() - liveStart) / 1000;
+    const createSeconds = (now() - liveStart) / 1000;
     await waitUntil(() => receiver.arrivals.size >= expected, 'the live deliveries', timeoutMs);
-    const live = [...receiver.arrivals.values()];
-    const liveSeconds = (Math.max(...live.map((a) => a.at)) - liveStart) / 1000;
-    const latency = summarize(Float64Array.from(live.map((a) => a.latencyMs)));
+    const liveSeconds = (receiver.arrivals.last() - liveStart) / 1000;
+    const latency = summarize(Float64Array.from(receiver.latencyMs.values()));
     await unsubscribe(hooks);
 
     // paced: a rate the worker keeps up with.
-    receiver.arrivals.clear();
+    receiver.clear();
     hooks = await subscribe();
     const pacedExpected = pacedRequests * webhookCount;
     await createPaced(sql, pacedRequests, pacedRate, principal);
     await waitUntil(() => receiver.arrivals.size >= pacedExpected, 'the paced deliveries', timeoutMs);
-    const paced = summarize(Float64Array.from([...receiver.arrivals.values()].map((a) => a.latencyMs)));
+    const paced = summarize(Float64Array.from(receiver.latencyMs.values()));
     const totalExpected = 2 * expected + pacedExpected;
 
     // Every delivery was recorded exactly once, as one successful attempt (events, since
@@ -257,10 +201,7 @@ export async function run(opts: WebhookBenchOptions): Promise<Record<string, num
     return result;
   } finally {
     await worker?.stop();
-    await new Promise<void>((resolve) => {
-      receiver.server.closeAllConnections();
-      receiver.server.close(() => resolve());
-    });
+    await receiver.close();
     await sql.end({ timeout: 1 });
   }
 }
