@@ -228,16 +228,24 @@ t.test('the channel is listed on; a test message reaches the default channel', a
   }, 'the last delivery listed');
 });
 
-t.test('a disabled reviewer and the requester themself (four eyes) change nothing and are told why', async (t) => {
+/**
+ * Carol is the person behind the agent's key; Dave is on call but disabled. A request routed
+ * to the on-call group, and its Discord message.
+ */
+async function carolAndDisabledDave(t: Test) {
   const { discord, keys, h, agent } = await setup(t);
   const carol = '1300000000000000003';
   const dave = '1300000000000000004';
-  // Carol is the person behind the agent's key; Dave is on call but disabled.
   t.equal((await h.call('POST', '/api/reviewers', { body: { name: 'Carol', discordUserId: carol, groups: ['oncall'], keyId: agent.id } })).statusCode, 201);
   const d = (await h.call('POST', '/api/reviewers', { body: { name: 'Dave', discordUserId: dave, groups: ['oncall'] } })).json();
   t.equal((await h.call('PATCH', `/api/reviewers/${d.id}`, { body: { disabled: true } })).statusCode, 200);
   const request = await routed(h, agent.key, { approvers: ['group:oncall'], channels: [`discord:${CHANNEL}`] });
   const message = await messageFor(discord, request.id);
+  return { discord, keys, h, request, message, carol, dave };
+}
+
+t.test('a disabled reviewer and the requester themself (four eyes) change nothing and are told why', async (t) => {
+  const { discord, keys, h, request, message, carol, dave } = await carolAndDisabledDave(t);
   const approve = buttons(message)[0]!.custom_id!;
 
   const own = await send(h, keys.privateKey, buttonClick(carol, approve, message));
@@ -251,14 +259,7 @@ t.test('a disabled reviewer and the requester themself (four eyes) change nothin
 });
 
 t.test('a Deny click by someone who may not decide is refused at the click, with no modal; an approver gets the modal', async (t) => {
-  const { discord, keys, h, agent } = await setup(t);
-  const carol = '1300000000000000003';
-  const dave = '1300000000000000004';
-  t.equal((await h.call('POST', '/api/reviewers', { body: { name: 'Carol', discordUserId: carol, groups: ['oncall'], keyId: agent.id } })).statusCode, 201);
-  const d = (await h.call('POST', '/api/reviewers', { body: { name: 'Dave', discordUserId: dave, groups: ['oncall'] } })).json();
-  t.equal((await h.call('PATCH', `/api/reviewers/${d.id}`, { body: { disabled: true } })).statusCode, 200);
-  const request = await routed(h, agent.key, { approvers: ['group:oncall'], channels: [`discord:${CHANNEL}`] });
-  const message = await messageFor(discord, request.id);
+  const { discord, keys, h, request, message, carol, dave } = await carolAndDisabledDave(t);
   const deny = buttons(message)[1]!.custom_id!;
 
   const answers = [];
