@@ -19,6 +19,9 @@ create table requests (
   decided_by_label   text,
   decision_reason    text,
   decision_channel   text,
+  -- A policy decided in the request.created itself: that event is two audit entries
+  -- (projections/90_audit_log.sql), so an audit total can be summed from this table.
+  created_with_decision boolean not null default false,
   expires_at         timestamptz,
   created_at         timestamptz not null,
   updated_at         timestamptz not null,
@@ -67,11 +70,11 @@ begin
       if jsonb_typeof(auto) <> 'object' then auto := null; end if;
       insert into requests (id, action, params, context, status, urgency, urgency_rank,
         requester_key_id, requester_name, policy_decision, decided_at, decided_by, decider,
-        decision_reason, decision_channel, expires_at, created_at, updated_at, version, last_position)
+        decision_reason, decision_channel, created_with_decision, expires_at, created_at, updated_at, version, last_position)
       values (d->>'id', d->>'action', d->'params', d->'context', coalesce(auto->>'status', 'pending'), d->>'urgency',
         urgency_rank(d->>'urgency'), d#>>'{requester,id}', d#>>'{requester,name}', d->'policy',
         case when auto is not null then e.recorded_at end, auto#>>'{decider,name}', auto->'decider',
-        auto->>'reason', case when auto is not null then e.metadata->>'channel' end,
+        auto->>'reason', case when auto is not null then e.metadata->>'channel' end, auto is not null,
         (d->>'expiresAt')::timestamptz, e.recorded_at, e.recorded_at, e.version, e.position);
       if d ? 'idempotency' and jsonb_typeof(d->'idempotency') = 'object' then
         insert into idempotency_keys (requester_key_id, idempotency_key, request_id, body_hash, created_at)

@@ -1,17 +1,30 @@
 /**
- * Reads of the audit log (the `audit_log` view over `events`, one entry per event:
- * projections/90_audit_log.sql). Every query of the log lives here, so its shape can change
- * without touching the routes. Filters are phrased on the view's columns that are plain
- * expressions of indexed `events` columns (id = position, event_name = type, created_at =
- * recorded_at, actor = event_actor(…)), so each one can use its index; a request's entries
- * are found through its stream and the deliveries of its events.
+ * Reads of the audit log (projections/90_audit_log.sql): `audit_event_entries`, one entry
+ * per event, and `audit_decision_entries`, the decision a policy made as a request was
+ * created (recorded inside its `request.created`), an entry of its own. An entry is keyed by
+ * (position, part): part 0 is the event's own entry, part 1 the decision it carries; the log
+ * reads newest first by that key. Every query of the log lives here, so its shape can change
+ * without touching the routes.
+ *
+ * Each filter is phrased on view columns that are plain expressions of indexed `events`
+ * columns (id = position, event_name = type, created_at = recorded_at, actor =
+ * event_actor(…), and the partial indexes of the decision entries), and each view is read
+ * on its own, so each filter can use its index. Filters on the request (`requestId`,
+ * `action`, `status`) find the matching requests first, through the indexes of `requests`,
+ * then their entries by stream and by the deliveries of their events (see eventPositionsOf).
  */
+import { createHash } from 'node:crypto';
+import type postgres from 'postgres';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import { actorLabel, parseActorFilter, type ActorInfo } from './actor.ts';
+import { ACTOR_TYPES, actorLabel, parseActorFilter, type ActorFilter, type ActorInfo } from './actor.ts';
+
+/** A piece of SQL composed into a query (a postgres.js fragment). */
+type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 interface AuditRow {
   id: number;
+  part: number;
   request_id: string | null;
   stream_id: string;
   event_type: string;
@@ -41,8 +54,11 @@ export interface AuditEntry {
   request: { id: string; action: string; status: string; urgency: string } | null;
 }
 
+/** An entry's id: the event's position for its own entry, `<position>.1` for the decision it carries. */
+export const entryId = (position: number, part: number): string => (part === 0 ? String(position) : `${position}.${part}`);
+
 const toEntry = (r: AuditRow): AuditEntry => ({
-  id: String(r.id),
+  id: entryId(r.id, r.part),
   position: r.id,
   requestId: r.request_id,
   streamId: r.stream_id,
@@ -60,30 +76,59 @@ const toEntry = (r: AuditRow): AuditEntry => ({
     : null,
 });
 
-/**
- * The positions of a request's entries: its stream's events (events_stream_version_unique)
- * and the webhook deliveries of those events (events_delivery_source_idx: the type list is
- * written out, not a parameter, so the planner sees that it implies the index's predicate).
- */
-const requestPositions = (sql: Sql, requestId: string) => sql`
-  select s.position from events s where s.stream_id = ${`request-${requestId}`}
-  union all
-  select d.position from events s
-  join events d on (d.data->>'eventPosition')::bigint = s.position
-    and d.type in ('webhook.delivery_attempted', 'webhook.redelivery_requested')
-  where s.stream_id = ${`request-${requestId}`}`;
+/** Newest first; the decision a request.created carries reads after (above) its creation. */
+const byLogOrderDesc = (a: AuditRow, b: AuditRow) => b.id - a.id || b.part - a.part;
+
+// ---------------------------------------------------------------------------------------
+// Request filters: the matching requests first, then their entries.
+
+/** What a search asks of the request an entry is about. */
+interface RequestFilter { requestId?: string; action?: string; status?: string }
+
+const hasRequestFilter = (f: RequestFilter) => Boolean(f.requestId || f.action || f.status);
 
 /**
- * The condition "entry of this request": the positions are computed first (an array, a few
- * entries) and looked up by primary key. Written as a join or `in (…)`, a planner without
- * statistics may walk the whole log to merge with them.
+ * The ids of the requests a filter selects, from the indexes of `requests` (primary key,
+ * `(action, …)`, `(status, …)`). A request id alone needs no row: its stream is its entries.
  */
-const ofRequest = (sql: Sql, requestId: string) => sql`a.id = any(array(${requestPositions(sql, requestId)}))`;
-
-export async function requestAudit(sql: Sql, requestId: string): Promise<AuditEntry[]> {
-  const rows = await sql<AuditRow[]>`select a.* from audit_log a where ${ofRequest(sql, requestId)} order by a.id`;
-  return rows.map(toEntry);
+function matchingRequests(sql: Sql, f: RequestFilter, max?: number): Fragment {
+  if (f.requestId && !f.action && !f.status) return sql`select ${f.requestId}::text as id`;
+  return sql`select r.id from requests r where true ${onRequestRow(sql, f)} ${max !== undefined ? sql`limit ${max}` : sql``}`;
 }
+
+const onRequestRow = (sql: Sql, f: RequestFilter) => sql`
+  ${f.requestId ? sql`and r.id = ${f.requestId}` : sql``}
+  ${f.action ? sql`and r.action = ${f.action}` : sql``}
+  ${f.status ? sql`and r.status = ${f.status}` : sql``}`;
+
+/**
+ * The positions of the events of the given requests: each request's stream
+ * (events_stream_version_unique) and the webhook deliveries of those events
+ * (events_delivery_source_idx: the type list is written out, not a parameter, so the
+ * planner sees that it implies the index's predicate). Each step is a LATERAL subquery the
+ * planner cannot flatten (`offset 0`), so it stays one index probe per request and per event:
+ * without statistics a planner may otherwise hash the whole log against the requests.
+ */
+/**
+ * Their entries are then looked up by primary key from an array of those positions, in
+ * either view (a decision entry sits at the position of the request.created that carries
+ * it). Written as a join or `in (…)`, a planner without statistics may walk the whole log
+ * to merge with them.
+ */
+const eventPositionsOf = (sql: Sql, requests: Fragment) => sql`
+  select p.position from (${requests}) r
+  cross join lateral (select s.position from events s where s.stream_id = 'request-' || r.id offset 0) s
+  cross join lateral (
+    select s.position
+    union all
+    select d.position from events d
+    where (d.data->>'eventPosition')::bigint = s.position
+      and d.type in ('webhook.delivery_attempted', 'webhook.redelivery_requested')
+  ) p`;
+
+
+// ---------------------------------------------------------------------------------------
+// Filters on the entry itself, per view.
 
 /**
  * The event type an `eventType` filter stands for: a request event's short name
@@ -93,6 +138,81 @@ export async function requestAudit(sql: Sql, requestId: string): Promise<AuditEn
 export function eventTypeOf(eventType: string): string {
   return eventType.includes('.') ? eventType : `request.${eventType}`;
 }
+
+/** The statuses of the decision entries an event type filter admits (a policy decides approved or denied). */
+function decisionStatuses(eventName: string | null): string[] {
+  if (eventName === null) return ['approved', 'denied'];
+  if (eventName === 'request.approved') return ['approved'];
+  if (eventName === 'request.denied') return ['denied'];
+  return [];
+}
+
+/**
+ * The (type, name) pairs recorded with an actor id, found by walking the distinct actors of
+ * events_actor_idx (type, name, id) one at a time and probing each for the id: one probe per
+ * distinct actor, never a pass over the log. Lets a bare-id filter use that index.
+ */
+async function actorsWithId(sql: Sql, id: string): Promise<{ types: string[]; names: string[] }> {
+  const rows = await sql<{ type: string; name: string }[]>`
+    with recursive seen as (
+      (select a.actor->>'type' as type, a.actor->>'name' as name from audit_event_entries a
+        order by a.actor->>'type', a.actor->>'name' limit 1)
+      union all
+      select n.type, n.name from seen, lateral (
+        select a.actor->>'type' as type, a.actor->>'name' as name from audit_event_entries a
+        where (a.actor->>'type', a.actor->>'name') > (seen.type, seen.name)
+        order by a.actor->>'type', a.actor->>'name' limit 1) n
+    )
+    select s.type, s.name from seen s
+    where exists (select 1 from audit_event_entries a
+      where a.actor->>'type' = s.type and a.actor->>'name' = s.name and a.actor->>'id' = ${id})`;
+  return { types: [...new Set(rows.map((r) => r.type))], names: [...new Set(rows.map((r) => r.name))] };
+}
+
+/**
+ * An actor filter, resolved for both views. A printed form names a type and a name (a
+ * policy's decider is recorded as `policy:<name>` already, so both spellings are looked
+ * for); a bare name matches that name under any actor type; a bare id, the actors recorded
+ * with it. Every arm leads with the actor's type, so events_actor_idx answers it.
+ */
+interface ResolvedActor {
+  filter: ActorFilter;
+  /** A bare text: the (type, name) pairs recorded with it as an id. */
+  byId: { types: string[]; names: string[] } | null;
+}
+
+function eventActorCondition(sql: Sql, r: ResolvedActor): Fragment {
+  const f = r.filter;
+  const types = [...ACTOR_TYPES];
+  // A name equal to the whole text, under any type (a reviewer called "system", a key "ci:bot").
+  const named = sql`(a.actor->>'type' = any(${types}) and a.actor->>'name' = ${f.text})`;
+  if (f.kind === 'label') {
+    if (f.name === null) return sql`and (a.actor->>'type' = ${f.type} or ${named})`;
+    return sql`and ((a.actor->>'type' = ${f.type} and a.actor->>'name' = any(${[f.name, `${f.type}:${f.name}`]})) or ${named})`;
+  }
+  const byId = r.byId && r.byId.types.length
+    ? sql`or (a.actor->>'type' = any(${r.byId.types}) and a.actor->>'name' = any(${r.byId.names}) and a.actor->>'id' = ${f.text})`
+    : sql``;
+  return sql`and (${named} ${byId})`;
+}
+
+/**
+ * The same filter on decision entries, whose actor is always a policy named `policy:<name>`:
+ * null when no decision entry can match (another type of actor). A bare text can only be a
+ * policy's id there (a bare name has no `policy:` prefix).
+ */
+function decisionActorCondition(sql: Sql, r: ResolvedActor): Fragment | null {
+  const f = r.filter;
+  if (f.kind === 'label') {
+    if (f.type !== 'policy' || f.name === null) return f.text.startsWith('policy:') ? sql`and a.actor->>'name' = ${f.text}` : null;
+    const names = [`policy:${f.name}`, ...(f.name.startsWith('policy:') ? [f.name] : [])];
+    return names.length === 1 ? sql`and a.actor->>'name' = ${names[0]!}` : sql`and a.actor->>'name' = any(${names})`;
+  }
+  return sql`and a.actor->>'id' = ${f.text}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Search.
 
 export interface AuditSearch {
   eventType?: string;
@@ -133,79 +253,343 @@ export function dateBound(value: string, which: 'from' | 'to'): Date {
   return which === 'from' ? day : new Date(day.getTime() + 86_400_000);
 }
 
-function actorCondition(sql: Sql, text: string) {
-  const f = parseActorFilter(text);
-  // A bare name or id keeps working as it always did; `type:name` is the printed form.
-  const plain = sql`a.actor->>'name' = ${f.text} or a.actor->>'id' = ${f.text}`;
-  if (f.kind === 'plain') return sql`and (${plain})`;
-  if (f.name === null) return sql`and (a.actor->>'type' = ${f.type} or ${plain})`;
-  return sql`and ((a.actor->>'type' = ${f.type} and a.actor->>'name' in (${f.name}, ${`${f.type}:${f.name}`})) or ${plain})`;
+/**
+ * Where a page ends: the (position, part) of its last entry, and the total counted for the
+ * first page with a fingerprint of the filters it was counted for, so later pages of the
+ * same search need not count again. Older cursors hold a position alone (base64url of its
+ * digits): "before this position", as they always meant.
+ */
+interface Cursor { p: number; e: number; t?: number; f?: string }
+
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+
+function decodeCursor(s: string): Cursor {
+  const text = Buffer.from(s, 'base64url').toString('utf8');
+  if (/^\d+$/.test(text)) {
+    const p = Number(text);
+    if (!Number.isSafeInteger(p) || p <= 0) throw new AppError('INVALID_CURSOR');
+    return { p, e: 0 };
+  }
+  try {
+    const c = JSON.parse(text) as Cursor;
+    // Exactly what encodeCursor writes: anything else is forged or corrupted.
+    if (!Number.isSafeInteger(c.p) || c.p <= 0 || (c.e !== 0 && c.e !== 1)) throw new Error('shape');
+    if (c.t !== undefined && !(Number.isSafeInteger(c.t) && c.t >= 0)) throw new Error('shape');
+    if (c.f !== undefined && typeof c.f !== 'string') throw new Error('shape');
+    return c;
+  } catch {
+    throw new AppError('INVALID_CURSOR');
+  }
 }
 
 /**
- * Newest first. Pages by `cursor` (the position of the last entry of the previous page:
- * stable while the log grows) or by `offset` (the original API's way), not both.
+ * Matching requests up to this many are read request-first for a page and its total (their
+ * entries by stream: about a few index probes each). More than this is a large set: see
+ * searchAudit.
+ */
+export const FEW_REQUESTS = 2_000;
+/** A large set's page walks at most this many of the newest events below the cursor first. */
+export const WALK_WINDOW = 10_000;
+
+/**
+ * Newest first. Pages by `cursor` (the last entry of the previous page: stable while the log
+ * grows) or by `offset` (the original API's way), not both.
+ *
+ * A filter on the request (`action`, `status`, `requestId`) reads the matching requests
+ * first. Up to FEW_REQUESTS of them, their entries are computed from their streams for the
+ * page and the total. A larger set is common enough that its entries are dense among recent
+ * events: the page walks the WALK_WINDOW newest events below the cursor, each looked up with
+ * its request by primary key, and only if the page is not full by then reads the rest
+ * request-first. Its total is inherently one step per matching request: summed from
+ * `requests` when only request filters are given (each request's version counts its stream's
+ * events), counted over the requests' entries otherwise, and carried by the cursor to the
+ * later pages (docs/audit-plans.md).
  */
 export async function searchAudit(sql: Sql, q: AuditSearch) {
   const limit = q.limit ?? 50;
   const offset = q.offset ?? 0;
-  let before: number | null = null;
+  let cursor: Cursor | null = null;
   if (q.cursor !== undefined) {
     if (q.offset) throw new AppError('VALIDATION_ERROR', 'Use either offset or cursor, not both', [{ field: 'querystring.cursor', message: 'cannot be combined with offset' }]);
-    before = Number(Buffer.from(q.cursor, 'base64url').toString('utf8'));
-    if (!Number.isSafeInteger(before) || before <= 0) throw new AppError('INVALID_CURSOR');
+    cursor = decodeCursor(q.cursor);
   }
   const from = q.from ? dateBound(q.from, 'from') : null;
   const to = q.to ? dateBound(q.to, 'to') : null;
-  const filters = sql`
-    ${q.eventType ? sql`and a.event_name = ${eventTypeOf(q.eventType)}` : sql``}
-    ${q.action ? sql`and a.action = ${q.action}` : sql``}
-    ${q.status ? sql`and a.request_status = ${q.status}` : sql``}
-    ${q.actor ? actorCondition(sql, q.actor) : sql``}
-    ${q.requestId ? sql`and ${ofRequest(sql, q.requestId)}` : sql``}
-    ${from ? sql`and a.created_at >= ${from}` : sql``}
-    ${to ? sql`and a.created_at < ${to}` : sql``}`;
-  const [rows, [count]] = await Promise.all([
-    sql<AuditRow[]>`select a.* from audit_log a where true ${filters} ${before !== null ? sql`and a.id < ${before}` : sql``}
-      order by a.id desc limit ${limit + 1} offset ${offset}`,
-    // Reads only what the filters name: the view's joins drop out of an unfiltered count.
-    sql<[{ total: number }]>`select count(*)::int as total from audit_log a where true ${filters}`,
-  ]) as [AuditRow[], [{ total: number }]];
+  const eventName = q.eventType ? eventTypeOf(q.eventType) : null;
+  const requestFilter: RequestFilter = { requestId: q.requestId, action: q.action, status: q.status };
+  const filter = parseActorFilter(q.actor ?? '');
+  const actor: ResolvedActor | null = q.actor
+    ? { filter, byId: filter.kind === 'plain' ? await actorsWithId(sql, filter.text) : null }
+    : null;
+
+  // Filters on the entry, per view (null: no entry of that view can match).
+  const dates = sql`${from ? sql`and a.created_at >= ${from}` : sql``} ${to ? sql`and a.created_at < ${to}` : sql``}`;
+  const eventFilters = sql`
+    ${eventName ? sql`and a.event_name = ${eventName}` : sql``}
+    ${actor ? eventActorCondition(sql, actor) : sql``}
+    ${dates}`;
+  const statuses = decisionStatuses(eventName);
+  const decisionActor = actor ? decisionActorCondition(sql, actor) : sql``;
+  const decisionFilters = statuses.length && decisionActor
+    ? sql`${statuses.length === 1 ? sql`and a.event_type = ${statuses[0]!}` : sql``} ${decisionActor} ${dates}`
+    : null;
+  // Decision entries newest first come from one index scan: on the policy's name when a
+  // policy is asked for (events_policy_decision_policy_idx), else on the status
+  // (events_policy_decision_status_idx), one scan per status, merged.
+  const byPolicyName = actor?.filter.kind === 'label' && actor.filter.type === 'policy';
+  const decisionParts: Fragment[] = byPolicyName || statuses.length === 1
+    ? [sql``]
+    : statuses.map((status) => sql`and a.event_type = ${status}`);
+  const entryFiltered = Boolean(eventName || actor || from || to);
+
+  // The cursor's bound in each view: entries before (p, e) in (position, part) order.
+  const eventBefore = cursor ? cursor.p + (cursor.e > 0 ? 1 : 0) : null;
+  const decisionBefore = cursor ? cursor.p : null;
+  const take = offset + limit + 1;
+
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify([eventName, q.action ?? null, q.status ?? null, q.actor ?? null, q.requestId ?? null, from?.getTime() ?? null, to?.getTime() ?? null]))
+    .digest('base64url').slice(0, 16);
+  const knownTotal = cursor?.t !== undefined && cursor.f === fingerprint ? cursor.t : undefined;
+
+  let rows: AuditRow[];
+  let total: number;
+  if (!hasRequestFilter(requestFilter)) {
+    [rows, total] = await Promise.all([
+      logPage(sql, { eventFilters, decisionFilters, decisionParts, eventBefore, decisionBefore, take }),
+      knownTotal ?? logTotal(sql, eventFilters, decisionFilters, decisionParts),
+    ]);
+  } else {
+    const few = await sql<{ n: number }[]>`select count(*)::int as n from (${matchingRequests(sql, requestFilter, FEW_REQUESTS + 1)}) r`;
+    const requests = matchingRequests(sql, requestFilter);
+    const scoped = { eventFilters, decisionFilters, eventBefore, decisionBefore, take };
+    if (few[0]!.n <= FEW_REQUESTS) {
+      [rows, total] = await Promise.all([
+        scopedPage(sql, requests, scoped),
+        knownTotal ?? scopedTotal(sql, requests, eventFilters, decisionFilters),
+      ]);
+    } else {
+      [rows, total] = await Promise.all([
+        walkPage(sql, requestFilter, requests, scoped),
+        knownTotal ?? (entryFiltered
+          ? scopedTotal(sql, requests, eventFilters, decisionFilters)
+          : requestEntriesTotal(sql, requestFilter, requests)),
+      ]);
+    }
+  }
+  rows = rows.sort(byLogOrderDesc).slice(offset, take);
+
   const page = rows.slice(0, limit);
   const hasMore = rows.length > limit;
   const last = page[page.length - 1];
   return {
     entries: page.map(toEntry),
     pagination: {
-      total: count.total,
+      total,
       limit,
       offset,
       hasMore,
-      nextCursor: hasMore && last ? Buffer.from(String(last.id)).toString('base64url') : null,
+      nextCursor: hasMore && last ? encodeCursor({ p: last.id, e: last.part, t: total, f: fingerprint }) : null,
     },
   };
 }
 
+interface PageSpec {
+  eventFilters: Fragment;
+  decisionFilters: Fragment | null;
+  eventBefore: number | null;
+  decisionBefore: number | null;
+  take: number;
+}
+
 /**
- * The distinct actors of the log, printed (`key:ops-bot`, …), sorted. A loose index scan
- * over (actor type, actor name): one index probe per distinct actor, never a pass over the
- * log, and at most `max` of them.
+ * Parenthesised SELECTs, each ordered newest first with its own limit, read as one:
+ * the caller merges their rows into log order.
+ */
+async function readParts(sql: Sql, parts: Fragment[]): Promise<AuditRow[]> {
+  if (parts.length === 0) return [];
+  const all = parts.slice(1).reduce((acc, p) => sql`${acc} union all (${p})`, sql`(${parts[0]!})`);
+  return sql<AuditRow[]>`${all}`;
+}
+
+/** A page of the whole log: the events' entries and the decision entries (`decisionParts`), each newest first. */
+function logPage(sql: Sql, s: PageSpec & { decisionParts: Fragment[] }): Promise<AuditRow[]> {
+  const parts = [sql`
+    select a.* from audit_event_entries a where true ${s.eventFilters}
+    ${s.eventBefore !== null ? sql`and a.id < ${s.eventBefore}` : sql``}
+    order by a.id desc limit ${s.take}`];
+  if (s.decisionFilters) {
+    const before = s.decisionBefore !== null ? sql`and a.id < ${s.decisionBefore}` : sql``;
+    for (const part of s.decisionParts) {
+      parts.push(sql`
+        select a.* from audit_decision_entries a where true ${part}
+        ${s.decisionFilters} ${before} order by a.id desc limit ${s.take}`);
+    }
+  }
+  return readParts(sql, parts);
+}
+
+/** The total of the whole log under entry filters: each view counted on its own index. */
+async function logTotal(sql: Sql, eventFilters: Fragment, decisionFilters: Fragment | null, decisionParts: Fragment[]): Promise<number> {
+  const counts = [sql`(select count(*) from audit_event_entries a where true ${eventFilters})`];
+  if (decisionFilters) {
+    for (const part of decisionParts) {
+      counts.push(sql`(select count(*) from audit_decision_entries a where true ${part} ${decisionFilters})`);
+    }
+  }
+  const sum = counts.slice(1).reduce((acc, c) => sql`${acc} + ${c}`, counts[0]!);
+  const [row] = await sql<{ total: number }[]>`select (${sum})::int as total`;
+  return row!.total;
+}
+
+/**
+ * A page of the entries of the given requests (request-first: see entriesOf), below `floor`
+ * when given. Their positions are computed once for both views.
+ */
+function scopedPage(sql: Sql, requests: Fragment, s: PageSpec, floor?: number): Promise<AuditRow[]> {
+  const bound = (before: number | null) => {
+    const b = floor !== undefined ? Math.min(floor, before ?? floor) : before;
+    return b !== null ? sql`and a.id < ${b}` : sql``;
+  };
+  const ofRequests = sql`a.id = any((select ids from positions)::bigint[])`;
+  return sql<AuditRow[]>`
+    with positions as materialized (select array(${eventPositionsOf(sql, requests)}) as ids)
+    (select a.* from audit_event_entries a where ${ofRequests} ${s.eventFilters} ${bound(s.eventBefore)}
+      order by a.id desc limit ${s.take})
+    ${s.decisionFilters ? sql`union all
+    (select a.* from audit_decision_entries a where ${ofRequests} ${s.decisionFilters} ${bound(s.decisionBefore)}
+      order by a.id desc limit ${s.take})` : sql``}`;
+}
+
+/** The total of the entries of the given requests under entry filters. */
+async function scopedTotal(sql: Sql, requests: Fragment, eventFilters: Fragment, decisionFilters: Fragment | null): Promise<number> {
+  const [row] = await sql<{ total: number }[]>`
+    with positions as materialized (select array(${eventPositionsOf(sql, requests)}) as ids)
+    select ((select count(*) from audit_event_entries a where a.id = any((select ids from positions)::bigint[]) ${eventFilters})
+      ${decisionFilters ? sql`+ (select count(*) from audit_decision_entries a where a.id = any((select ids from positions)::bigint[]) ${decisionFilters})` : sql``})::int as total`;
+  return row!.total;
+}
+
+/**
+ * A page of a large set of requests' entries. The newest WALK_WINDOW events below the cursor
+ * are looked at one by one (each entry with its request by primary key: a LATERAL the
+ * planner cannot turn into a hash of the log against `requests`); what the window leaves of
+ * the page is read request-first below it. So the page costs at most the window, plus the
+ * set's entries when they are that sparse among recent events.
+ */
+async function walkPage(sql: Sql, f: RequestFilter, requests: Fragment, s: PageSpec): Promise<AuditRow[]> {
+  const before = s.eventBefore;
+  const [edge] = await sql<{ position: number }[]>`
+    select position from events where true ${before !== null ? sql`and position < ${before}` : sql``}
+    order by position desc offset ${WALK_WINDOW - 1} limit 1`;
+  const floor = edge?.position ?? null;
+  const onRequest = sql`
+    ${f.action ? sql`and a.action = ${f.action}` : sql``}
+    ${f.status ? sql`and a.request_status = ${f.status}` : sql``}
+    ${f.requestId ? sql`and a.request_id = ${f.requestId}` : sql``}`;
+  // Within one position the decision (part 1) reads before the event's own entry (part 0).
+  const decision = s.decisionFilters ? sql`
+    (select a.* from audit_decision_entries a where a.id = w.position ${s.decisionFilters} ${onRequest}
+      ${s.decisionBefore !== null ? sql`and a.id < ${s.decisionBefore}` : sql``})
+    union all` : sql``;
+  const walked = await sql<AuditRow[]>`
+    select a.* from (
+      select position from events where true
+      ${before !== null ? sql`and position < ${before}` : sql``}
+      ${floor !== null ? sql`and position >= ${floor}` : sql``}
+      order by position desc) w
+    cross join lateral (
+      ${decision}
+      (select a.* from audit_event_entries a where a.id = w.position ${s.eventFilters} ${onRequest})
+      offset 0) a
+    limit ${s.take}`;
+  if (walked.length >= s.take || floor === null) return walked;
+  const rest = await scopedPage(sql, requests, { ...s, take: s.take - walked.length }, floor);
+  return [...walked, ...rest];
+}
+
+/**
+ * The number of entries of a large set of requests, without entry filters: each request's
+ * stream has `version` events, one more entry when a policy decided in its request.created;
+ * plus the webhook deliveries of those events, counted from whichever side is smaller: every
+ * delivery of the log, each checked against its request, or the deliveries of each of the
+ * requests' events.
+ */
+async function requestEntriesTotal(sql: Sql, f: RequestFilter, requests: Fragment): Promise<number> {
+  const [own] = await sql<{ n: number; requests: number }[]>`
+    select coalesce(sum(r.version + r.created_with_decision::int), 0)::int as n, count(*)::int as requests
+    from requests r where true ${onRequestRow(sql, f)}`;
+  const cap = Math.max(own!.requests, FEW_REQUESTS);
+  const [few] = await sql<{ n: number }[]>`
+    select count(*)::int as n from (
+      select 1 from events d where d.type in ('webhook.delivery_attempted', 'webhook.redelivery_requested') limit ${cap + 1}) d`;
+  const [deliveries] = few!.n <= cap
+    ? await sql<{ n: number }[]>`
+      select count(*)::int as n from events d
+      where d.type in ('webhook.delivery_attempted', 'webhook.redelivery_requested')
+        and exists (
+          select 1 from requests r
+          where r.id = (select substr(s.stream_id, 9) from events s
+                        where s.position = (d.data->>'eventPosition')::bigint and s.stream_type = 'request')
+          ${onRequestRow(sql, f)})`
+    : await sql<{ n: number }[]>`
+      select count(*)::int as n from (${requests}) r
+      cross join lateral (select s.position from events s where s.stream_id = 'request-' || r.id offset 0) s
+      cross join lateral (
+        select 1 from events d
+        where (d.data->>'eventPosition')::bigint = s.position
+          and d.type in ('webhook.delivery_attempted', 'webhook.redelivery_requested')
+        offset 0) d`;
+  return own!.n + deliveries!.n;
+}
+
+// ---------------------------------------------------------------------------------------
+// A request's trail; the distinct actors and actions.
+
+/** A request's entries, oldest first: its events, the decision a policy made at its creation, its deliveries. */
+export async function requestAudit(sql: Sql, requestId: string): Promise<AuditEntry[]> {
+  const requests = matchingRequests(sql, { requestId });
+  const rows = await sql<AuditRow[]>`
+    with positions as materialized (select array(${eventPositionsOf(sql, requests)}) as ids)
+    select * from (
+      (select a.* from audit_event_entries a where a.id = any((select ids from positions)::bigint[]))
+      union all
+      (select a.* from audit_decision_entries a where a.id = any((select ids from positions)::bigint[]))
+    ) a order by a.id, a.part`;
+  return rows.map(toEntry);
+}
+
+/**
+ * The distinct actors of the log, printed (`key:ops-bot`, …), sorted. Loose index scans:
+ * over (actor type, actor name) of the events, and over the policies of the decision
+ * entries: one index probe per distinct actor, never a pass over the log, at most `max`.
  */
 export async function auditActors(sql: Sql, max: number): Promise<{ actors: string[]; truncated: boolean }> {
-  const rows = await sql<{ type: string; name: string }[]>`
-    with recursive seen as (
-      (select a.actor->>'type' as type, a.actor->>'name' as name from audit_log a
-        order by a.actor->>'type', a.actor->>'name' limit 1)
-      union all
-      select n.type, n.name from seen, lateral (
-        select a.actor->>'type' as type, a.actor->>'name' as name from audit_log a
-        where (a.actor->>'type', a.actor->>'name') > (seen.type, seen.name)
-        order by a.actor->>'type', a.actor->>'name' limit 1) n
-    )
-    select type, name from seen limit ${max + 1}`;
-  const truncated = rows.length > max;
-  const actors = [...new Set(rows.slice(0, max).map(actorLabel))].sort();
-  return { actors, truncated };
+  const [events, policies] = await Promise.all([
+    sql<{ type: string; name: string }[]>`
+      with recursive seen as (
+        (select a.actor->>'type' as type, a.actor->>'name' as name from audit_event_entries a
+          order by a.actor->>'type', a.actor->>'name' limit 1)
+        union all
+        select n.type, n.name from seen, lateral (
+          select a.actor->>'type' as type, a.actor->>'name' as name from audit_event_entries a
+          where (a.actor->>'type', a.actor->>'name') > (seen.type, seen.name)
+          order by a.actor->>'type', a.actor->>'name' limit 1) n
+      )
+      select type, name from seen limit ${max + 1}`,
+    sql<{ name: string }[]>`
+      with recursive seen as (
+        (select a.actor->>'name' as name from audit_decision_entries a order by a.actor->>'name' limit 1)
+        union all
+        select n.name from seen, lateral (
+          select a.actor->>'name' as name from audit_decision_entries a
+          where a.actor->>'name' > seen.name order by a.actor->>'name' limit 1) n
+      )
+      select name from seen limit ${max + 1}`,
+  ]);
+  const all = [...new Set([...events.map(actorLabel), ...policies.map((p) => actorLabel({ type: 'policy', name: p.name }))])].sort();
+  const truncated = events.length > max || policies.length > max || all.length > max;
+  return { actors: all.slice(0, max), truncated };
 }
 
 /** The distinct actions of requests, sorted: the same loose index scan over `requests (action)`. */
