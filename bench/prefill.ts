@@ -1,8 +1,8 @@
 /**
  * Grows the bench database's log to a given number of events by SQL generation, the shape
- * of a large, old installation: request streams cloned from two seeds made through the API
+ * of a large, old installation: request streams cloned from seeds made through the API
  * (one a policy approved at once: one event; one routed to people then approved: two
- * events), with their read-model rows. Triggers are off while it runs (session_replication_role
+ * events; optionally one still pending), with their read-model rows. Triggers are off while it runs (session_replication_role
  * = replica), autovacuum is off for the grown tables and nothing is analysed afterwards, as on
  * a busy or badly tuned server: every query of the write path must stay O(1) without fresh
  * statistics.
@@ -18,18 +18,33 @@ export interface PrefillResult {
   seconds: number;
 }
 
+export interface PrefillOptions {
+  /**
+   * A request routed to people and still pending: one stream in ten is cloned from it (and
+   * three in ten from the decided seed) instead of none.
+   */
+  pendingSeed?: string;
+  /** Streams per transaction (default 20,000; tests keep theirs under 10,000 rows). */
+  chunk?: number;
+}
+
 /**
  * Adds request streams until `events` holds at least `targetEvents` rows. `autoSeed` is a
  * request a policy approved at once, `decidedSeed` one routed to people and then decided.
  */
-export async function prefillLog(sql: Sql, targetEvents: number, autoSeed: string, decidedSeed: string): Promise<PrefillResult> {
+export async function prefillLog(sql: Sql, targetEvents: number, autoSeed: string, decidedSeed: string, options: PrefillOptions = {}): Promise<PrefillResult> {
   const t0 = performance.now();
+  const pendingSeed = options.pendingSeed ?? decidedSeed;
+  const streamEvents = async (seed: string) => {
+    const [{ n } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events where stream_id = ${`request-${seed}`}`;
+    if (n === 0) throw new Error('prefill: the seed requests have no events');
+    return n;
+  };
   const [{ n: have } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
-  const [{ n: autoEvents } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events where stream_id = ${`request-${autoSeed}`}`;
-  const [{ n: decidedEvents } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events where stream_id = ${`request-${decidedSeed}`}`;
-  if (autoEvents === 0 || decidedEvents === 0) throw new Error('prefill: the seed requests have no events');
-  // Six streams in ten like the auto seed, four like the decided one.
-  const perStream = 0.6 * autoEvents + 0.4 * decidedEvents;
+  const [autoEvents, decidedEvents, pendingEvents] = [await streamEvents(autoSeed), await streamEvents(decidedSeed), await streamEvents(pendingSeed)];
+  // Six streams in ten like the auto seed, three like the decided one, one like the pending
+  // one (the decided one when none is given).
+  const perStream = 0.6 * autoEvents + 0.3 * decidedEvents + 0.1 * pendingEvents;
   const streams = Math.max(0, Math.ceil((targetEvents - have) / perStream));
   for (const table of GROWN) {
     const [exists] = await sql<{ kind: string | null }[]>`select (select relkind::text from pg_class where oid = to_regclass(${table})) as kind`;
@@ -40,8 +55,9 @@ export async function prefillLog(sql: Sql, targetEvents: number, autoSeed: strin
   // In transactions of CHUNK streams: a transaction holding an xid holds back every
   // gap-free log reader of the server (they read below the oldest open one), and the
   // server may be shared.
-  for (let first = 1; first <= streams; first += CHUNK) {
-    await appendChunk(sql, first, Math.min(streams, first + CHUNK - 1), streams, autoSeed, decidedSeed);
+  const chunk = options.chunk ?? CHUNK;
+  for (let first = 1; first <= streams; first += chunk) {
+    await appendChunk(sql, first, Math.min(streams, first + chunk - 1), streams, autoSeed, decidedSeed, pendingSeed);
   }
   const [{ n: events } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from events`;
   return { events, streams, seconds: (performance.now() - t0) / 1000 };
@@ -49,14 +65,14 @@ export async function prefillLog(sql: Sql, targetEvents: number, autoSeed: strin
 
 const CHUNK = 20_000;
 
-async function appendChunk(sql: Sql, first: number, last: number, streams: number, autoSeed: string, decidedSeed: string): Promise<void> {
+async function appendChunk(sql: Sql, first: number, last: number, streams: number, autoSeed: string, decidedSeed: string, pendingSeed: string): Promise<void> {
   await sql.begin(async (tx) => {
     await tx`set local session_replication_role = replica`;
     // The new streams and their seeds; ids keep the req_ format (26 base32 characters).
     await tx`
       create temp table prefill_streams on commit drop as
       select g, 'req_pf' || lpad(g::text, 24, '0') as id,
-             case when g % 10 < 6 then ${autoSeed} else ${decidedSeed} end as seed
+             case when g % 10 < 6 then ${autoSeed} when g % 10 < 9 then ${decidedSeed} else ${pendingSeed} end as seed
       from generate_series(${first}::int, ${last}::int) g`;
     // Oldest first, a millisecond apart, ending before the seeds: the log reads as history.
     await tx`

@@ -443,30 +443,38 @@ async function logTotal(sql: Sql, eventFilters: Fragment, decisionFilters: Fragm
 }
 
 /**
- * A page of the entries of the given requests (request-first: see entriesOf), below `floor`
- * when given. Their positions are computed once for both views.
+ * The entries at the given positions (an array computed first, in the CTE `positions`), one
+ * position at a time from the newest, each looked up by primary key in both views: a LATERAL
+ * the planner cannot flatten, so it stays a probe per position (matched against an array
+ * instead, a planner without statistics may filter a whole index through it).
  */
+const atPositions = (sql: Sql, s: Pick<PageSpec, 'eventFilters' | 'decisionFilters'>, eventBound: Fragment, decisionBound: Fragment) => sql`
+  (select unnest(ids) as id from positions order by 1 desc) p
+  cross join lateral (
+    ${s.decisionFilters ? sql`(select a.* from audit_decision_entries a where a.id = p.id ${s.decisionFilters} ${decisionBound})
+    union all` : sql``}
+    (select a.* from audit_event_entries a where a.id = p.id ${s.eventFilters} ${eventBound})
+    offset 0) a`;
+
+const positionsOf = (sql: Sql, requests: Fragment) => sql`positions as materialized (select array(${eventPositionsOf(sql, requests)}) as ids)`;
+
+/** A page of the entries of the given requests (request-first: see eventPositionsOf), below `floor` when given. */
 function scopedPage(sql: Sql, requests: Fragment, s: PageSpec, floor?: number): Promise<AuditRow[]> {
   const bound = (before: number | null) => {
     const b = floor !== undefined ? Math.min(floor, before ?? floor) : before;
     return b !== null ? sql`and a.id < ${b}` : sql``;
   };
-  const ofRequests = sql`a.id = any((select ids from positions)::bigint[])`;
   return sql<AuditRow[]>`
-    with positions as materialized (select array(${eventPositionsOf(sql, requests)}) as ids)
-    (select a.* from audit_event_entries a where ${ofRequests} ${s.eventFilters} ${bound(s.eventBefore)}
-      order by a.id desc limit ${s.take})
-    ${s.decisionFilters ? sql`union all
-    (select a.* from audit_decision_entries a where ${ofRequests} ${s.decisionFilters} ${bound(s.decisionBefore)}
-      order by a.id desc limit ${s.take})` : sql``}`;
+    with ${positionsOf(sql, requests)}
+    select a.* from ${atPositions(sql, s, bound(s.eventBefore), bound(s.decisionBefore))}
+    limit ${s.take}`;
 }
 
 /** The total of the entries of the given requests under entry filters. */
 async function scopedTotal(sql: Sql, requests: Fragment, eventFilters: Fragment, decisionFilters: Fragment | null): Promise<number> {
   const [row] = await sql<{ total: number }[]>`
-    with positions as materialized (select array(${eventPositionsOf(sql, requests)}) as ids)
-    select ((select count(*) from audit_event_entries a where a.id = any((select ids from positions)::bigint[]) ${eventFilters})
-      ${decisionFilters ? sql`+ (select count(*) from audit_decision_entries a where a.id = any((select ids from positions)::bigint[]) ${decisionFilters})` : sql``})::int as total`;
+    with ${positionsOf(sql, requests)}
+    select count(*)::int as total from ${atPositions(sql, { eventFilters, decisionFilters }, sql``, sql``)}`;
   return row!.total;
 }
 
@@ -494,10 +502,8 @@ async function walkPage(sql: Sql, f: RequestFilter, requests: Fragment, s: PageS
     union all` : sql``;
   const walked = await sql<AuditRow[]>`
     select a.* from (
-      select position from events where true
-      ${before !== null ? sql`and position < ${before}` : sql``}
-      ${floor !== null ? sql`and position >= ${floor}` : sql``}
-      order by position desc) w
+      select position from events where true ${before !== null ? sql`and position < ${before}` : sql``}
+      order by position desc limit ${WALK_WINDOW}) w
     cross join lateral (
       ${decision}
       (select a.* from audit_event_entries a where a.id = w.position ${s.eventFilters} ${onRequest})
@@ -550,12 +556,9 @@ async function requestEntriesTotal(sql: Sql, f: RequestFilter, requests: Fragmen
 export async function requestAudit(sql: Sql, requestId: string): Promise<AuditEntry[]> {
   const requests = matchingRequests(sql, { requestId });
   const rows = await sql<AuditRow[]>`
-    with positions as materialized (select array(${eventPositionsOf(sql, requests)}) as ids)
-    select * from (
-      (select a.* from audit_event_entries a where a.id = any((select ids from positions)::bigint[]))
-      union all
-      (select a.* from audit_decision_entries a where a.id = any((select ids from positions)::bigint[]))
-    ) a order by a.id, a.part`;
+    with ${positionsOf(sql, requests)}
+    select a.* from ${atPositions(sql, { eventFilters: sql``, decisionFilters: sql`` }, sql``, sql``)}`;
+  rows.reverse();
   return rows.map(toEntry);
 }
 

@@ -37,7 +37,10 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     ...(options.connectTimeout !== undefined ? { connect_timeout: options.connectTimeout } : {}),
     // Also used by the LISTEN connection (sql.listen), which reconnects the same way.
     backoff: (retries: number) => reconnectDelaySeconds(retries, maxDelay),
-    connection: { application_name: options.applicationName ?? 'agentgate' },
+    // JIT compiles a query whose estimated cost is high, and a log without fresh statistics
+    // is estimated high: the audit's index probes then spent 100-500 ms compiling for a few
+    // ms of work. Every query here is short; none gains from it.
+    connection: { application_name: options.applicationName ?? 'agentgate', jit: 'off' },
     types: {
       // Positions stay far below 2^53 in any realistic log; numbers keep JSON simple.
       bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
