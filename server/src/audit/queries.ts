@@ -96,6 +96,12 @@ function matchingRequests(sql: Sql, f: RequestFilter, max?: number): Fragment {
   return sql`select r.id from requests r where true ${onRequestRow(sql, f)} ${max !== undefined ? sql`limit ${max}` : sql``}`;
 }
 
+/** The request filter on an entry's request columns (the views join `requests` by primary key). */
+const onEntryRequest = (sql: Sql, f: RequestFilter) => sql`
+  ${f.requestId ? sql`and a.request_id = ${f.requestId}` : sql``}
+  ${f.action ? sql`and a.action = ${f.action}` : sql``}
+  ${f.status ? sql`and a.request_status = ${f.status}` : sql``}`;
+
 const onRequestRow = (sql: Sql, f: RequestFilter) => sql`
   ${f.requestId ? sql`and r.id = ${f.requestId}` : sql``}
   ${f.action ? sql`and r.action = ${f.action}` : sql``}
@@ -292,6 +298,19 @@ export const FEW_REQUESTS = 2_000;
 export const WALK_WINDOW = 10_000;
 
 /**
+ * The events of a date range as the source of its entries' positions, when the range holds
+ * at most WALK_WINDOW events (counted on events_recorded_at_idx, up to that many); null for a
+ * wider range, which is read like the rest of the log.
+ */
+async function dateRangePositions(sql: Sql, from: Date | null, to: Date | null): Promise<{ source: Fragment } | null> {
+  const range = sql`${from ? sql`and recorded_at >= ${from}` : sql``} ${to ? sql`and recorded_at < ${to}` : sql``}`;
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from (select 1 from events where true ${range} limit ${WALK_WINDOW + 1}) e`;
+  // Wrapped: a fragment is a thenable, which an async function would run in place of returning.
+  return row!.n <= WALK_WINDOW ? { source: sql`select position from events where true ${range}` } : null;
+}
+
+/**
  * Newest first. Pages by `cursor` (the last entry of the previous page: stable while the log
  * grows) or by `offset` (the original API's way), not both.
  *
@@ -354,9 +373,21 @@ export async function searchAudit(sql: Sql, q: AuditSearch) {
 
   let rows: AuditRow[];
   let total: number;
-  if (!hasRequestFilter(requestFilter)) {
+  const inRange = from || to ? await dateRangePositions(sql, from, to) : null;
+  if (inRange) {
+    // A date range of at most WALK_WINDOW events: its events are the candidates.
+    const onRequest = onEntryRequest(sql, requestFilter);
+    const ranged = { eventFilters: sql`${eventFilters} ${onRequest}`, decisionFilters: decisionFilters && sql`${decisionFilters} ${onRequest}` };
     [rows, total] = await Promise.all([
-      logPage(sql, { eventFilters, decisionFilters, decisionParts, eventBefore, decisionBefore, take }),
+      positionsPage(sql, inRange.source, { ...ranged, eventBefore, decisionBefore, take }),
+      knownTotal ?? positionsTotal(sql, inRange.source, ranged.eventFilters, ranged.decisionFilters),
+    ]);
+  } else if (!hasRequestFilter(requestFilter)) {
+    const spec = { eventFilters, decisionFilters, decisionParts, eventBefore, decisionBefore, take };
+    [rows, total] = await Promise.all([
+      // An actor's entries by index are not in log order (the index is on type, name, id):
+      // the newest are looked for among recent events first.
+      actor ? walkPage(sql, spec, sql``, (floor, rest) => logPage(sql, { ...spec, take: rest }, floor)) : logPage(sql, spec),
       knownTotal ?? logTotal(sql, eventFilters, decisionFilters, decisionParts),
     ]);
   } else {
@@ -365,14 +396,15 @@ export async function searchAudit(sql: Sql, q: AuditSearch) {
     const scoped = { eventFilters, decisionFilters, eventBefore, decisionBefore, take };
     if (few[0]!.n <= FEW_REQUESTS) {
       [rows, total] = await Promise.all([
-        scopedPage(sql, requests, scoped),
-        knownTotal ?? scopedTotal(sql, requests, eventFilters, decisionFilters),
+        positionsPage(sql, eventPositionsOf(sql, requests), scoped),
+        knownTotal ?? positionsTotal(sql, eventPositionsOf(sql, requests), eventFilters, decisionFilters),
       ]);
     } else {
       [rows, total] = await Promise.all([
-        walkPage(sql, requestFilter, requests, scoped),
+        walkPage(sql, scoped, onEntryRequest(sql, requestFilter),
+          (floor, rest) => positionsPage(sql, eventPositionsOf(sql, requests), { ...scoped, take: rest }, floor)),
         knownTotal ?? (entryFiltered
-          ? scopedTotal(sql, requests, eventFilters, decisionFilters)
+          ? positionsTotal(sql, eventPositionsOf(sql, requests), eventFilters, decisionFilters)
           : requestEntriesTotal(sql, requestFilter, requests)),
       ]);
     }
@@ -412,14 +444,17 @@ async function readParts(sql: Sql, parts: Fragment[]): Promise<AuditRow[]> {
   return sql<AuditRow[]>`${all}`;
 }
 
-/** A page of the whole log: the events' entries and the decision entries (`decisionParts`), each newest first. */
-function logPage(sql: Sql, s: PageSpec & { decisionParts: Fragment[] }): Promise<AuditRow[]> {
+/** A page of the whole log (below `floor` when given): the events' entries and the decision entries (`decisionParts`), each newest first. */
+function logPage(sql: Sql, s: PageSpec & { decisionParts: Fragment[] }, floor?: number): Promise<AuditRow[]> {
+  const bound = (before: number | null) => {
+    const b = floor !== undefined ? Math.min(floor, before ?? floor) : before;
+    return b !== null ? sql`and a.id < ${b}` : sql``;
+  };
   const parts = [sql`
-    select a.* from audit_event_entries a where true ${s.eventFilters}
-    ${s.eventBefore !== null ? sql`and a.id < ${s.eventBefore}` : sql``}
+    select a.* from audit_event_entries a where true ${s.eventFilters} ${bound(s.eventBefore)}
     order by a.id desc limit ${s.take}`];
   if (s.decisionFilters) {
-    const before = s.decisionBefore !== null ? sql`and a.id < ${s.decisionBefore}` : sql``;
+    const before = bound(s.decisionBefore);
     for (const part of s.decisionParts) {
       parts.push(sql`
         select a.* from audit_decision_entries a where true ${part}
@@ -456,45 +491,46 @@ const atPositions = (sql: Sql, s: Pick<PageSpec, 'eventFilters' | 'decisionFilte
     (select a.* from audit_event_entries a where a.id = p.id ${s.eventFilters} ${eventBound})
     offset 0) a`;
 
-const positionsOf = (sql: Sql, requests: Fragment) => sql`positions as materialized (select array(${eventPositionsOf(sql, requests)}) as ids)`;
+/** The CTE `positions`: the positions a SELECT gives, as one array. */
+const positionsOf = (sql: Sql, source: Fragment) => sql`positions as materialized (select array(${source}) as ids)`;
 
-/** A page of the entries of the given requests (request-first: see eventPositionsOf), below `floor` when given. */
-function scopedPage(sql: Sql, requests: Fragment, s: PageSpec, floor?: number): Promise<AuditRow[]> {
+/**
+ * A page of the entries at the positions `source` selects (a set of requests' events, or
+ * the events of a date range), below `floor` when given.
+ */
+function positionsPage(sql: Sql, source: Fragment, s: PageSpec, floor?: number): Promise<AuditRow[]> {
   const bound = (before: number | null) => {
     const b = floor !== undefined ? Math.min(floor, before ?? floor) : before;
     return b !== null ? sql`and a.id < ${b}` : sql``;
   };
   return sql<AuditRow[]>`
-    with ${positionsOf(sql, requests)}
+    with ${positionsOf(sql, source)}
     select a.* from ${atPositions(sql, s, bound(s.eventBefore), bound(s.decisionBefore))}
     limit ${s.take}`;
 }
 
-/** The total of the entries of the given requests under entry filters. */
-async function scopedTotal(sql: Sql, requests: Fragment, eventFilters: Fragment, decisionFilters: Fragment | null): Promise<number> {
+/** The number of entries at the positions `source` selects, under the filters. */
+async function positionsTotal(sql: Sql, source: Fragment, eventFilters: Fragment, decisionFilters: Fragment | null): Promise<number> {
   const [row] = await sql<{ total: number }[]>`
-    with ${positionsOf(sql, requests)}
+    with ${positionsOf(sql, source)}
     select count(*)::int as total from ${atPositions(sql, { eventFilters, decisionFilters }, sql``, sql``)}`;
   return row!.total;
 }
 
 /**
- * A page of a large set of requests' entries. The newest WALK_WINDOW events below the cursor
- * are looked at one by one (each entry with its request by primary key: a LATERAL the
- * planner cannot turn into a hash of the log against `requests`); what the window leaves of
- * the page is read request-first below it. So the page costs at most the window, plus the
- * set's entries when they are that sparse among recent events.
+ * A page by walking the log: the newest WALK_WINDOW events below the cursor are looked at
+ * one by one, each entry with its request by primary key (a LATERAL the planner cannot turn
+ * into a hash of the log against `requests`); what the window leaves of the page is read by
+ * `rest` below it. For filters whose matches are common (a large set of requests, an actor)
+ * the page is full within the window; for sparse ones the work is the window plus what
+ * `rest` costs, never a walk of the whole log.
  */
-async function walkPage(sql: Sql, f: RequestFilter, requests: Fragment, s: PageSpec): Promise<AuditRow[]> {
+async function walkPage(sql: Sql, s: PageSpec, onRequest: Fragment, rest: (floor: number, take: number) => Promise<AuditRow[]>): Promise<AuditRow[]> {
   const before = s.eventBefore;
   const [edge] = await sql<{ position: number }[]>`
     select position from events where true ${before !== null ? sql`and position < ${before}` : sql``}
     order by position desc offset ${WALK_WINDOW - 1} limit 1`;
   const floor = edge?.position ?? null;
-  const onRequest = sql`
-    ${f.action ? sql`and a.action = ${f.action}` : sql``}
-    ${f.status ? sql`and a.request_status = ${f.status}` : sql``}
-    ${f.requestId ? sql`and a.request_id = ${f.requestId}` : sql``}`;
   // Within one position the decision (part 1) reads before the event's own entry (part 0).
   const decision = s.decisionFilters ? sql`
     (select a.* from audit_decision_entries a where a.id = w.position ${s.decisionFilters} ${onRequest}
@@ -510,8 +546,7 @@ async function walkPage(sql: Sql, f: RequestFilter, requests: Fragment, s: PageS
       offset 0) a
     limit ${s.take}`;
   if (walked.length >= s.take || floor === null) return walked;
-  const rest = await scopedPage(sql, requests, { ...s, take: s.take - walked.length }, floor);
-  return [...walked, ...rest];
+  return [...walked, ...await rest(floor, s.take - walked.length)];
 }
 
 /**
@@ -556,7 +591,7 @@ async function requestEntriesTotal(sql: Sql, f: RequestFilter, requests: Fragmen
 export async function requestAudit(sql: Sql, requestId: string): Promise<AuditEntry[]> {
   const requests = matchingRequests(sql, { requestId });
   const rows = await sql<AuditRow[]>`
-    with ${positionsOf(sql, requests)}
+    with ${positionsOf(sql, eventPositionsOf(sql, requests))}
     select a.* from ${atPositions(sql, { eventFilters: sql``, decisionFilters: sql`` }, sql``, sql``)}`;
   rows.reverse();
   return rows.map(toEntry);
