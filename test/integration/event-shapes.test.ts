@@ -67,8 +67,13 @@ t.test('an old-shape log reads like the new shape and rebuilds identically', asy
   const decided = await h.call('POST', `/api/requests/${routedOld}/decide`, { body: { decision: 'denied', reason: 'no' } });
   t.equal(decided.statusCode, 200, decided.body);
   t.equal((await h.call('POST', `/api/requests/${autoOld}/decide`, { body: { decision: 'denied' } })).json().error.code, 'ALREADY_DECIDED');
-  const oldAudit = (await h.call('GET', `/api/requests/${autoOld}/audit`)).json() as { eventType: string }[];
+  const oldAudit = (await h.call('GET', `/api/requests/${autoOld}/audit`)).json() as { eventType: string; event: string; actor: string }[];
   t.same(oldAudit.map((e) => e.eventType), ['created', 'policy_evaluated', 'approved'], 'old entries stay as they were written');
+  // The new shape records the policy's decision inside request.created: it is still an entry of its own.
+  const newAudit = (await h.call('GET', `/api/requests/${autoNow.id}/audit`)).json() as typeof oldAudit;
+  t.same(newAudit.map((e) => [e.eventType, e.event]), [['created', 'request.created'], ['approved', 'request.approved']], 'a new auto-approval: created, then approved');
+  t.equal(newAudit[1]!.actor, oldAudit[2]!.actor, 'by the policy, as the old decision event reads');
+  t.equal(newAudit[0]!.actor, oldAudit[0]!.actor, 'created by the key');
 
   const tables = projectionTableNames();
   const live = await snapshot(h.sql, tables);

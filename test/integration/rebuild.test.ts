@@ -132,10 +132,13 @@ t.test('rebuilding every projection from the log gives back the same rows', asyn
     t.ok(live[table]!.length > 0, `${table} has rows to compare (${live[table]!.length})`);
   }
   const eventCount = (await h.sql<{ n: number }[]>`select count(*)::int as n from events`)[0]!.n;
-  // The audit log is a view over events: nothing to rebuild, one entry per event.
-  const audit = async () => h.sql`select * from audit_log order by id`;
+  // The audit log is a view over events: nothing to rebuild, one entry per event, and one
+  // more for each policy decision recorded inside a request.created.
+  const audit = async () => h.sql`select * from audit_log order by id, part`;
   const liveAudit = await audit();
-  t.equal(liveAudit.length, eventCount, 'one audit entry per event');
+  const [{ n: decidedAtCreation }] = await h.sql<[{ n: number }]>`
+    select count(*)::int as n from events where type = 'request.created' and jsonb_typeof(data->'autoDecision') = 'object'`;
+  t.equal(liveAudit.length, eventCount + decidedAtCreation, 'one audit entry per event, and per decision made at creation');
 
   await tamper(h.sql, tables);
   t.notSame(await snapshot(h.sql, tables), live, 'the tampered tables differ');

@@ -63,9 +63,30 @@ t.test('events of other streams and repeated creations change nothing', async (t
 });
 
 t.test('the timeline merges live events into the trail once each, in log order', async (t) => {
-  const e = (position: number, event: string): TimelineEntry => ({ position, streamId: 'request-r', event, actor: 'a', channel: null, at: '', details: {} });
+  const e = (position: number, event: string, id = String(position)): TimelineEntry => ({ id, position, streamId: 'request-r', event, actor: 'a', channel: null, at: '', details: {} });
   const merged = mergeTimeline([e(1, 'request.created'), e(2, 'request.policy_evaluated')], [e(2, 'request.policy_evaluated'), e(5, 'request.approved'), e(4, 'request.decision_link_issued')]);
   t.same(merged.map((x) => x.position), [1, 2, 4, 5]);
+  const withDecision = mergeTimeline([e(1, 'request.created')], [e(1, 'request.approved', '1.1'), e(1, 'request.created')]);
+  t.same(withDecision.map((x) => x.id), ['1', '1.1'], 'the decision a creation carries is an entry of its own, after it');
+});
+
+t.test("a policy's decision at creation reads as its own timeline entry, live as from the trail", async (t) => {
+  const decider = { type: 'policy', id: 'pol_1', name: 'policy:small-payments' };
+  const live = { ...event('r', 'request.created'), position: 7, metadata: { actor: { type: 'key', id: 'key_1', name: 'ops-bot' }, channel: 'api' },
+    data: { id: 'r', action: 'pay', autoDecision: { status: 'approved', decider, reason: 'small amount' } } };
+  const got = forRequest([live] as never, 'r', new Set());
+  t.same(got.map((x) => [x.id, x.event, x.actor]), [['7', 'request.created', 'ops-bot'], ['7.1', 'request.approved', 'policy:small-payments']]);
+  t.equal(summary(got[1]!), 'by policy:small-payments: “small amount”');
+  const routed = forRequest([{ ...live, data: { id: 'r', action: 'pay', autoDecision: null } }] as never, 'r', new Set());
+  t.same(routed.map((x) => x.id), ['7'], 'a request routed to people: its creation only');
+});
+
+t.test('a decision reads "by <who> (<label>): “<reason>”", without a space before the colon', async (t) => {
+  const decided = (details: Record<string, unknown>): TimelineEntry => ({ id: '1', position: 1, streamId: 'request-r', event: 'request.approved', actor: 'a', channel: null, at: '', details });
+  t.equal(summary(decided({ decider: { name: 'bootstrap admin' }, reason: 'release window' })), 'by bootstrap admin: “release window”');
+  t.equal(summary(decided({ decider: { name: 'Alice' }, label: 'on call', reason: 'ok' })), 'by Alice (on call): “ok”');
+  t.equal(summary(decided({ decider: { name: 'Alice' } })), 'by Alice');
+  t.equal(summary(decided({ reason: 'ok' })), '“ok”');
 });
 
 t.test('CSV cells are quoted and cannot run as spreadsheet formulas', async (t) => {

@@ -1,11 +1,16 @@
 /**
  * A request's timeline: its audit trail as read, then live events appended, without
- * duplicates (by log position) and in log order. Event names are shown as the log
- * records them, so a reshaped event still appears (with its details) rather than vanishing.
+ * duplicates (by entry id) and in log order. Event names are shown as the log records
+ * them, so a reshaped event still appears (with its details) rather than vanishing. A
+ * policy's decision made as the request was created is recorded inside `request.created`
+ * and is an entry of its own, as in the audit log: "Created" by the key, then "Approved"
+ * by the policy.
  */
 import type { AuditEntry, LiveEvent } from '@agentgate/sdk';
 
 export interface TimelineEntry {
+  /** The audit entry's id: the event's position, or `<position>.1` for the decision a request.created carries. */
+  id: string;
   position: number;
   /** `request-<id>` for the request's own events; `webhook-<id>` for deliveries of them. */
   streamId: string;
@@ -17,14 +22,28 @@ export interface TimelineEntry {
 }
 
 export function fromAudit(a: AuditEntry): TimelineEntry {
-  return { position: a.position, streamId: a.streamId, event: a.event, actor: a.actorInfo.name, channel: a.channel, at: a.createdAt, details: a.details };
+  return { id: a.id, position: a.position, streamId: a.streamId, event: a.event, actor: a.actorInfo.name, channel: a.channel, at: a.createdAt, details: a.details };
 }
 
-export function fromLive(e: LiveEvent): TimelineEntry {
-  return {
-    position: e.position, streamId: e.streamId, event: e.eventType, actor: e.metadata.actor?.name ?? 'system',
-    channel: typeof e.metadata.channel === 'string' ? e.metadata.channel : null, at: e.recordedAt, details: e.data,
+interface AutoDecision { status: string; decider: { name: string }; reason?: string | null }
+
+/**
+ * A live event as timeline entries, as the audit log reads it: one, or for a
+ * `request.created` carrying a policy's decision, that and the decision.
+ */
+export function fromLive(e: LiveEvent): TimelineEntry[] {
+  const channel = typeof e.metadata.channel === 'string' ? e.metadata.channel : null;
+  const own: TimelineEntry = {
+    id: String(e.position), position: e.position, streamId: e.streamId, event: e.eventType,
+    actor: e.metadata.actor?.name ?? 'system', channel, at: e.recordedAt, details: e.data,
   };
+  const auto = e.eventType === 'request.created' ? (e.data as { autoDecision?: AutoDecision | null }).autoDecision : null;
+  if (!auto || typeof auto !== 'object') return [own];
+  return [own, {
+    id: `${e.position}.1`, position: e.position, streamId: e.streamId, event: `request.${auto.status}`,
+    actor: auto.decider.name, channel, at: e.recordedAt,
+    details: { decider: auto.decider, label: null, reason: auto.reason ?? null, policy: (e.data as { policy?: unknown }).policy },
+  }];
 }
 
 const DELIVERY_EVENTS = new Set(['webhook.delivery_attempted', 'webhook.redelivery_requested']);
@@ -44,9 +63,9 @@ export function forRequest(events: readonly LiveEvent[], requestId: string, posi
   for (const e of events) {
     if (e.streamId === stream) {
       own.add(e.position);
-      out.push(fromLive(e));
+      out.push(...fromLive(e));
     } else if (isDelivery(e) && own.has(Number((e.data as { eventPosition?: unknown }).eventPosition))) {
-      out.push(fromLive(e));
+      out.push(...fromLive(e));
     }
   }
   return out;
@@ -68,11 +87,14 @@ export function deliveryStatus(e: TimelineEntry): DeliveryStatus | null {
   return d.ok ? 'delivered' : d.nextAttemptAt ? 'retrying' : 'failed';
 }
 
+/** Log order: by position, and the decision a request.created carries after its creation. */
+const logOrder = (a: TimelineEntry, b: TimelineEntry) => a.position - b.position || a.id.localeCompare(b.id);
+
 export function mergeTimeline(entries: readonly TimelineEntry[], more: readonly TimelineEntry[]): TimelineEntry[] {
-  const seen = new Set(entries.map((e) => e.position));
-  const added = more.filter((e) => !seen.has(e.position));
+  const seen = new Set(entries.map((e) => e.id));
+  const added = more.filter((e) => !seen.has(e.id));
   if (!added.length) return entries as TimelineEntry[];
-  return [...entries, ...added].sort((a, b) => a.position - b.position);
+  return [...entries, ...added].sort(logOrder);
 }
 
 const LABELS: Record<string, string> = {
@@ -100,8 +122,11 @@ export function summary(e: TimelineEntry): string {
     case 'request.policy_evaluated':
       return `${String(d.decision ?? '').replace(/_/g, ' ')} — ${d.reason ?? ''}`;
     case 'request.approved':
-    case 'request.denied':
-      return [d.decider?.name ? `by ${d.decider.name}` : '', d.label ? `(${d.label})` : '', d.reason ? `: “${d.reason}”` : ''].filter(Boolean).join(' ');
+    case 'request.denied': {
+      const who = [d.decider?.name ? `by ${d.decider.name}` : '', d.label ? `(${d.label})` : ''].filter(Boolean).join(' ');
+      const why = d.reason ? `“${d.reason}”` : '';
+      return who && why ? `${who}: ${why}` : who || why;
+    }
     case 'request.cancelled':
       return d.reason ? `“${d.reason}”` : '';
     case 'request.expired':

@@ -5,9 +5,12 @@ import { client, errorText } from '../api.ts';
 import { onEvents } from '../live.ts';
 import { handleAuthError } from '../session.ts';
 import { dateTime } from '../lib/time.ts';
+import { fromLive } from '../lib/timeline.ts';
 import { Empty, ErrorNote, Skeleton } from '../components/bits.tsx';
 
 export interface AuditRow {
+  /** The entry's id: the event's position, or `<position>.1` for the decision a request.created carries. */
+  id: string;
   position: number;
   event: string;
   actor: string;
@@ -18,15 +21,15 @@ export interface AuditRow {
 }
 
 const fromEntry = (e: AuditEntry): AuditRow => ({
-  position: e.position, event: e.event, actor: e.actorInfo.name, channel: e.channel, requestId: e.requestId, action: e.action, at: e.createdAt,
+  id: e.id, position: e.position, event: e.event, actor: e.actorInfo.name, channel: e.channel, requestId: e.requestId, action: e.action, at: e.createdAt,
 });
 
-const fromEvent = (e: LiveEvent): AuditRow => ({
-  position: e.position, event: e.eventType, actor: e.metadata.actor?.name ?? 'system',
-  channel: typeof e.metadata.channel === 'string' ? e.metadata.channel : null,
+/** A live event as the audit log reads it: its entry, and the decision a request.created may carry. */
+const fromEvent = (e: LiveEvent): AuditRow[] => fromLive(e).map((t) => ({
+  id: t.id, position: t.position, event: t.event, actor: t.actor, channel: t.channel,
   requestId: e.streamType === 'request' ? e.streamId.slice('request-'.length) : null,
-  action: typeof e.data.action === 'string' ? e.data.action : null, at: e.recordedAt,
-});
+  action: typeof e.data.action === 'string' ? e.data.action : null, at: t.at,
+}));
 
 /** Whether a live event belongs in the list the filters describe (the server applies the same ones). */
 function matches(row: AuditRow, q: AuditQuery): boolean {
@@ -73,8 +76,8 @@ export default function Audit() {
   onCleanup(onEvents((events) => {
     if (loading()) return;
     const q = query();
-    const known = new Set(rows().map((r) => r.position));
-    const fresh = events.map(fromEvent).filter((r) => !known.has(r.position) && matches(r, q)).reverse();
+    const known = new Set(rows().map((r) => r.id));
+    const fresh = events.flatMap(fromEvent).filter((r) => !known.has(r.id) && matches(r, q)).reverse();
     if (!fresh.length) return;
     if (paused()) setHeld([...fresh, ...held()]);
     else setRows([...fresh, ...rows()]);
@@ -121,7 +124,7 @@ export default function Audit() {
               <tbody>
                 <For each={rows()}>
                   {(r) => (
-                    <tr data-position={r.position}>
+                    <tr data-position={r.position} data-entry={r.id}>
                       <td>{dateTime(r.at)}</td>
                       <td><code>{r.event}</code></td>
                       <td>{r.actor}{r.channel ? <span class="muted small"> via {r.channel}</span> : ''}</td>

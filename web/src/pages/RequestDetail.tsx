@@ -135,7 +135,7 @@ export default function RequestDetail() {
                 <ol class="timeline" aria-live="polite">
                   <For each={timeline()}>
                     {(e) => (
-                      <li class={`tl tl-${e.event.replace(/\W/g, '-')}`} data-position={e.position}>
+                      <li class={`tl tl-${e.event.replace(/\W/g, '-')}`} data-position={e.position} data-entry={e.id}>
                         <div>
                           <strong>{eventLabel(e.event)}</strong>{' '}
                           <Show when={deliveryStatus(e)}>{(s) => <span class={`badge delivery-${s().replace(/ /g, '-')}`}>{s()}</span>}</Show>{' '}
