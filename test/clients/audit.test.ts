@@ -33,10 +33,12 @@ t.test('SDK and CLI read the audit log by printed actor, status, offset and date
   const deploy = await agent.request({ action: 'deploy' });
   const pending = await agent.request({ action: 'rotate_keys', urgency: 'high' });
   await admin.decide(deploy.id, 'approved');
+  await admin.createPolicy({ name: 'small-payments', priority: 1, rules: [{ match: { action: 'pay' }, decision: 'auto_approve' }] });
+  const paid = await agent.request({ action: 'pay' });
 
   t.test('SDK', async (t) => {
     const page = await admin.audit({ actor: 'key:ops-bot' });
-    t.equal(page.entries.length, 2);
+    t.equal(page.entries.length, 3);
     t.ok(page.entries.every((e) => e.actor === 'key:ops-bot' && e.actorInfo.id === bot.id));
     const waiting = await admin.audit({ status: 'pending' });
     t.same(waiting.entries.map((e) => e.request?.id), [pending.id]);
@@ -47,8 +49,14 @@ t.test('SDK and CLI read the audit log by printed actor, status, offset and date
     t.equal(skipped.entries.length, all.entries.length - 1);
     t.equal(skipped.pagination.offset, 1);
     const actors = await admin.auditActors();
-    t.ok(actors.includes('key:ops-bot') && actors.includes('system'), actors.join(', '));
-    t.same(await admin.auditActions(), ['deploy', 'rotate_keys']);
+    t.ok(actors.includes('key:ops-bot') && actors.includes('system') && actors.includes('policy:small-payments'), actors.join(', '));
+    t.same(await admin.auditActions(), ['deploy', 'pay', 'rotate_keys']);
+    // A policy's decision at creation: an entry of its own, after the creation.
+    const byPolicy = await admin.audit({ actor: 'policy:small-payments' });
+    t.same(byPolicy.entries.map((e) => [e.requestId, e.eventType, e.actorInfo.type]), [[paid.id, 'approved', 'policy']]);
+    const trail = await admin.getAuditTrail(paid.id);
+    t.same(trail.map((e) => `${e.eventType} by ${e.actor}`), ['created by key:ops-bot', 'approved by policy:small-payments']);
+    t.not(trail[0]!.id, trail[1]!.id);
   });
 
   t.test('CLI', async (t) => {
@@ -58,13 +66,17 @@ t.test('SDK and CLI read the audit log by printed actor, status, offset and date
     t.match(listed.stdout, /^TIME\s+EVENT\s+ACTOR\s+REQUEST/);
     t.match(listed.stdout, new RegExp(`created\\s+key:ops-bot via api\\s+${pending.id} rotate_keys pending`));
     t.match(listed.stdout, new RegExp(`created\\s+key:ops-bot via api\\s+${deploy.id} deploy approved`));
-    t.match(listed.stdout, /1-2 of 2/);
+    t.match(listed.stdout, /1-3 of 3/);
+    const decisions = await run(['audit', '--actor', 'policy:small-payments']);
+    t.equal(decisions.code, 0, decisions.stderr);
+    t.match(decisions.stdout, new RegExp(`approved\\s+policy:small-payments via api\\s+${paid.id} pay approved`));
+    t.match(decisions.stdout, /1-1 of 1/);
 
     const json = await run(['audit', '--status', 'approved', '--event-type', 'approved', '--json']);
     t.equal(json.code, 0, json.stderr);
     const page = JSON.parse(json.stdout) as { entries: { requestId: string; actor: string }[] };
-    t.same(page.entries.map((e) => e.requestId), [deploy.id]);
-    t.match(page.entries[0]!.actor, /^key:/);
+    t.same(page.entries.map((e) => e.requestId), [paid.id, deploy.id], 'the policy\'s decision and the person\'s, newest first');
+    t.match(page.entries.map((e) => e.actor), ['policy:small-payments', /^key:/]);
 
     const actors = await run(['audit', 'actors']);
     t.equal(actors.code, 0, actors.stderr);

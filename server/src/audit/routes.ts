@@ -12,12 +12,12 @@ const ActorInfo = Type.Object({
 });
 
 export const AuditEntrySchema = Type.Object({
-  id: Type.String(),
-  position: Type.Integer({ description: 'Position of the event in the log' }),
+  id: Type.String({ description: 'Unique and stable: the event\'s position, or `<position>.1` for the decision a policy made as the request was created (recorded inside that `request.created`)' }),
+  position: Type.Integer({ description: 'Position of the event in the log (shared by a `request.created` and the decision it carries)' }),
   requestId: Nullable(Type.String()),
   streamId: Type.String(),
-  eventType: Type.String({ description: 'created, policy_evaluated, approved, … for requests; policy.updated, apikey.revoked, … otherwise' }),
-  event: Type.String({ description: 'The full event type' }),
+  eventType: Type.String({ description: 'created, policy_evaluated, approved, … for requests; policy.updated, apikey.revoked, … otherwise. A policy\'s decision at creation reads approved or denied' }),
+  event: Type.String({ description: 'The full event type (request.approved or request.denied for a policy\'s decision at creation)' }),
   action: Nullable(Type.String()),
   actor: Type.String({ description: 'Who acted, printable and usable as the `actor` filter: `key:<name>`, `reviewer:<name>`, `policy:<name>`, or `system`' }),
   actorInfo: ActorInfo,
@@ -46,7 +46,7 @@ const AuditQuery = Type.Object({
   to: Type.Optional(DateBound('Entries before this; a date alone means to the end of that day')),
   limit: Type.Optional(PageLimit(MAX_LIMIT, DEFAULT_LIMIT)),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Skip this many entries (or page with cursor)' })),
-  cursor: Type.Optional(Type.String({ maxLength: 100 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'The nextCursor of the previous page' })),
 }, { additionalProperties: false });
 
 const MAX_DISTINCT = 1000;
@@ -56,6 +56,7 @@ export async function auditRoutes(app: FastifyInstance, opts: { sql: Sql }) {
     config: { scope: 'audit:read' },
     schema: {
       tags: ['audit'], summary: 'Search the audit log (a projection of the event log), newest first',
+      description: 'One entry per event, and one more for each decision a policy made as a request was created. Pages by `cursor` (the `nextCursor` of the previous page, which also carries its total) or by `offset`.',
       querystring: AuditQuery,
       response: { 200: Type.Object({ entries: Type.Array(AuditEntrySchema), pagination: Pagination }), ...errorResponses(400, 401, 403) },
     },
