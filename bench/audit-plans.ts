@@ -100,6 +100,7 @@ try {
     ['search, status=approved (most requests)', () => searchAudit(spy, { status: 'approved' })],
     ['search, action=deploy&status=approved', () => searchAudit(spy, { action: 'deploy', status: 'approved' })],
     ['search, action=read_file&eventType=approved', () => searchAudit(spy, { action: 'read_file', eventType: 'approved' })],
+    ['search, status=pending&eventType=created', () => searchAudit(spy, { status: 'pending', eventType: 'created' })],
     ['search, status=pending&actor=key:ops-bot', () => searchAudit(spy, { status: 'pending', actor: 'key:ops-bot' })],
     [`search, from/to one instant range (${day})`, () => searchAudit(spy, range)],
     [`search, action=deploy&from/to one instant range (${day})`, () => searchAudit(spy, { action: 'deploy', ...range })],

@@ -93,6 +93,7 @@ t.test('audit queries stay on indexes on a large unanalysed log', async (t) => {
     ['status=denied (a few)', { status: 'denied' }, true],
     ['action=deploy&status=approved', { action: 'deploy', status: 'approved' }, true],
     ['action=read_file&eventType=approved', { action: 'read_file', eventType: 'approved' }, true],
+    ['status=pending&eventType=created', { status: 'pending', eventType: 'created' }, true],
     ['status=pending&actor=key:ops-bot', { status: 'pending', actor: 'key:ops-bot' }, true],
     ['action=deploy&from/to', { action: 'deploy', ...range }, true],
     ['requestId', { requestId: routed.id }, true],

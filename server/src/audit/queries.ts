@@ -183,7 +183,9 @@ async function actorsWithId(sql: Sql, id: string): Promise<{ types: string[]; na
  * An actor filter, resolved for both views. A printed form names a type and a name (a
  * policy's decider is recorded as `policy:<name>` already, so both spellings are looked
  * for); a bare name matches that name under any actor type; a bare id, the actors recorded
- * with it. Every arm leads with the actor's type, so events_actor_idx answers it.
+ * with it. Every arm leads with the actor's type, so events_actor_idx answers it. A printed
+ * form is not looked for among ids: no id takes that form (`key_…`, `rev_…`, `pol_…`, and the
+ * server's own `system`, `worker`, `slack:U…`).
  */
 interface ResolvedActor {
   filter: ActorFilter;
@@ -318,15 +320,19 @@ async function dateRangePositions(sql: Sql, from: Date | null, to: Date | null):
  * Newest first. Pages by `cursor` (the last entry of the previous page: stable while the log
  * grows) or by `offset` (the original API's way), not both.
  *
- * A filter on the request (`action`, `status`, `requestId`) reads the matching requests
- * first. Up to FEW_REQUESTS of them, their entries are computed from their streams for the
- * page and the total. A larger set is common enough that its entries are dense among recent
- * events: the page walks the WALK_WINDOW newest events below the cursor, each looked up with
- * its request by primary key, and only if the page is not full by then reads the rest
- * request-first. Its total is inherently one step per matching request: summed from
- * `requests` when only request filters are given (each request's version counts its stream's
- * events), counted over the requests' entries otherwise, and carried by the cursor to the
- * later pages (docs/audit-plans.md).
+ * Which entries are looked at, by the filters given (every filter applies in each case):
+ * - a date range of at most WALK_WINDOW events: the events of that range;
+ * - a filter on the request (`action`, `status`, `requestId`): the matching requests first.
+ *   Up to FEW_REQUESTS of them, their entries are computed from their streams for the page
+ *   and the total. A larger set is common enough that its entries are dense among recent
+ *   events: the page walks the WALK_WINDOW newest events below the cursor, each looked up
+ *   with its request by primary key, and only if the page is not full by then reads the rest
+ *   request-first. Its total is inherently one step per matching request: summed from
+ *   `requests` when only request filters are given (each request's version counts its
+ *   stream's events), counted over the requests' entries otherwise;
+ * - otherwise each view newest first on the index of its filter (an actor's page walks the
+ *   recent events first, as its index is not in log order), counted on the same indexes.
+ * The first page's total is carried by the cursor to the later pages (docs/audit-plans.md).
  */
 export async function searchAudit(sql: Sql, q: AuditSearch) {
   const limit = q.limit ?? 50;
@@ -407,9 +413,9 @@ export async function searchAudit(sql: Sql, q: AuditSearch) {
       [rows, total] = await Promise.all([
         walkPage(sql, scoped, onEntryRequest(sql, requestFilter),
           (floor, rest) => positionsPage(sql, eventPositionsOf(sql, requests), { ...scoped, take: rest }, floor)),
-        knownTotal ?? (entryFiltered
-          ? positionsTotal(sql, eventPositionsOf(sql, requests), eventFilters, decisionFilters)
-          : requestEntriesTotal(sql, requestFilter, requests)),
+        knownTotal ?? (!entryFiltered ? requestEntriesTotal(sql, requestFilter, requests)
+          : eventName?.startsWith('request.') && !actor && !from && !to ? requestEventTypeTotal(sql, requestFilter, eventName)
+          : positionsTotal(sql, eventPositionsOf(sql, requests), eventFilters, decisionFilters)),
       ]);
     }
   }
@@ -598,6 +604,23 @@ async function requestEntriesTotal(sql: Sql, f: RequestFilter, requests: Fragmen
           and d.type in ('webhook.delivery_attempted', 'webhook.redelivery_requested')
         offset 0) d`;
   return own!.n + deliveries!.n;
+}
+
+/**
+ * The number of entries of one request event type among a large set of requests: the events
+ * of that type (events_type_position_idx), each checked against its request by primary key,
+ * plus, for approved or denied, the requests whose creation carried that decision (a decision
+ * is final, so their status is still that decision): no step per request's event.
+ */
+async function requestEventTypeTotal(sql: Sql, f: RequestFilter, eventName: string): Promise<number> {
+  const statuses = decisionStatuses(eventName);
+  const [row] = await sql<{ n: number }[]>`
+    select ((select count(*) from events e
+              where e.type = ${eventName}
+                and exists (select 1 from requests r where r.id = substr(e.stream_id, 9) ${onRequestRow(sql, f)}))
+      ${statuses.length === 1 ? sql`+ (select count(*) from requests r
+              where r.created_with_decision and r.status = ${statuses[0]!} ${onRequestRow(sql, f)})` : sql``})::int as n`;
+  return row!.n;
 }
 
 // ---------------------------------------------------------------------------------------
