@@ -242,12 +242,14 @@ t.test('policies decide at request creation', async (t) => {
   const audit = await h.call('GET', `/api/requests/${approved.id}/audit`, { key: agent.key });
   t.equal(audit.statusCode, 200);
   const entries = audit.json() as { eventType: string; actor: string; actorInfo: { type: string; id: string }; details: Record<string, unknown> }[];
-  t.same(entries.map((e) => e.eventType), ['created'], 'one fact, one entry: the outcome and the decision are inside');
+  t.same(entries.map((e) => e.eventType), ['created', 'approved'], 'one fact, two entries: the creation, then the policy\'s decision');
   t.match(entries[0]!.details, {
     policy: { decision: 'auto_approve', policyId: approve.id, policyVersion: 1, ruleIndex: 0 },
     autoDecision: { status: 'approved', decider: { type: 'policy', id: approve.id } },
   });
-  t.match(entries[0]!.actorInfo, { type: 'key', id: agent.id }, 'the requester made the request; the policy is named as the decider');
+  t.match(entries[0]!.actorInfo, { type: 'key', id: agent.id }, 'the requester made the request');
+  t.match(entries[1]!.actorInfo, { type: 'policy', id: approve.id }, 'the policy decided it');
+  t.match(entries[1]!.details, { decider: { type: 'policy', id: approve.id }, policy: { policyVersion: 1, ruleIndex: 0 } });
 
   // an update is a new version; later requests record it
   const put = await h.call('PUT', `/api/policies/${approve.id}`, { body: { name: 'approve-small-mail', priority: 10, rules: [
