@@ -37,6 +37,7 @@ if (missing) {
 
     await h.call('POST', `/api/requests/${id}/decide`, { body: { decision: 'approved', reason: 'release window' } });
     await page.locator('.tl-request-approved').waitFor({ timeout: 5000 });
+    t.match(await page.locator('.tl-request-approved').innerText(), /by bootstrap admin: “release window”/, 'the decision, its reason after a colon');
     await attempts.nth(1).waitFor({ timeout: 20_000 });
     const [first, second] = await attempts.allInnerTexts();
     t.match(first, /retrying[\s\S]*request\.decided to .*attempt 1: HTTP 500; next attempt/i, 'the refused attempt, and that it will be retried');
