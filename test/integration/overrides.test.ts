@@ -83,3 +83,28 @@ t.test('the original API\'s body, and bad input', async (t) => {
   t.equal((await h.call('POST', '/api/overrides', { key: reader.key, body: { action: 'x', decision: 'auto_deny', reason: 'r' } })).statusCode, 403, 'policy:write makes them');
   t.equal((await h.sql`select 1 from events where stream_type = 'override'`).length, 2, 'nothing half-written by the refused ones');
 });
+
+t.test("an override's denial is the override's own in the request and the audit trail, not a nameless policy's", async (t) => {
+  const h = await testApp(t);
+  const agent = await h.key(['request:create', 'request:read']);
+  t.equal((await h.call('POST', '/api/policies', { body: { name: 'deploys', priority: 1, rules: [{ match: { action: 'deploy_*' }, decision: 'auto_approve' }] } })).statusCode, 201);
+  const deny = (await h.call('POST', '/api/overrides', { body: { action: 'deploy_db', decision: 'auto_deny', reason: 'freeze' } })).json() as { id: string };
+  const denied = await ask(h, 'deploy_db', agent.key);
+  t.equal(denied.status, 'denied');
+  const label = `override:${deny.id}`;
+
+  const request = (await h.call('GET', `/api/requests/${denied.id}`)).json();
+  t.match(request.decider, { type: 'override', id: deny.id, name: label }, 'the request names the override as its decider');
+
+  const trail = (await h.call('GET', `/api/audit?requestId=${denied.id}`)).json() as { entries: Array<{ eventType: string; actor: string; actorInfo: { type: string; id: string } }> };
+  const decision = trail.entries.find((e) => e.eventType === 'denied');
+  t.match(decision, { actor: label, actorInfo: { type: 'override', id: deny.id } }, 'its audit entry is printed as the override');
+  t.notOk(trail.entries.some((e) => e.actor === 'policy:null'), 'no nameless policy in the trail');
+
+  const byActor = (await h.call('GET', `/api/audit?actor=${encodeURIComponent(label)}`)).json() as { entries: Array<{ requestId: string; eventType: string }>; pagination: { total: number } };
+  t.same(byActor.entries.map((e) => [e.requestId, e.eventType]), [[denied.id, 'denied']], 'actor=override:<id> finds the denial');
+  t.equal(byActor.pagination.total, 1);
+  const actors = (await h.call('GET', '/api/audit/actors')).json() as { actors: string[] };
+  t.ok(actors.actors.includes(label), 'the override is among the actors');
+  t.ok(actors.actors.includes('policy:deploys') === false, 'the policy it overrode decided nothing');
+});

@@ -16,11 +16,11 @@ export interface ActorInfo {
 }
 
 /** Types whose printed form is `<type>:<name>`; any other prefix is part of a plain name. */
-export const ACTOR_TYPES = ['key', 'reviewer', 'policy', 'system'] as const;
+export const ACTOR_TYPES = ['key', 'reviewer', 'policy', 'override', 'system'] as const;
 
 export function actorLabel(a: { type: string; name: string }): string {
   if (a.type === 'system') return 'system';
-  // A policy's decider is recorded as { type: 'policy', name: 'policy:<name>' } already.
+  // A policy's decider is recorded as { type: 'policy', name: 'policy:<name>' } already (an override's, 'override:<id>').
   return a.name.startsWith(`${a.type}:`) ? a.name : `${a.type}:${a.name}`;
 }
 

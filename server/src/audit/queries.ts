@@ -209,15 +209,22 @@ function eventActorCondition(sql: Sql, r: ResolvedActor): Fragment {
 }
 
 /**
- * The same filter on decision entries, whose actor is always a policy named `policy:<name>`:
- * null when no decision entry can match (another type of actor). A bare text can only be a
- * policy's id there (a bare name has no `policy:` prefix).
+ * Who decides in a decision entry: a policy, recorded as `policy:<name>`, or an override
+ * that denied, recorded as `override:<id>` (the printed form is the recorded name).
+ */
+const DECIDING_TYPES: readonly string[] = ['policy', 'override'];
+
+/**
+ * The same filter on decision entries, whose actor is always a policy or an override:
+ * null when no decision entry can match (another type of actor). A bare text can only be
+ * their id there (a bare name has no `policy:` prefix).
  */
 function decisionActorCondition(sql: Sql, r: ResolvedActor): Fragment | null {
   const f = r.filter;
   if (f.kind === 'label') {
-    if (f.type !== 'policy' || f.name === null) return f.text.startsWith('policy:') ? sql`and a.actor->>'name' = ${f.text}` : null;
-    const names = [`policy:${f.name}`, ...(f.name.startsWith('policy:') ? [f.name] : [])];
+    if (!DECIDING_TYPES.includes(f.type) || f.name === null) return null;
+    const prefix = `${f.type}:`;
+    const names = [`${prefix}${f.name}`, ...(f.name.startsWith(prefix) ? [f.name] : [])];
     return names.length === 1 ? sql`and a.actor->>'name' = ${names[0]!}` : sql`and a.actor->>'name' = any(${names})`;
   }
   return sql`and a.actor->>'id' = ${f.text}`;
@@ -365,7 +372,7 @@ export async function searchAudit(sql: Sql, q: AuditSearch) {
   // Decision entries newest first come from one index scan: on the policy's name when a
   // policy is asked for (events_policy_decision_policy_idx), else on the status
   // (events_policy_decision_status_idx), one scan per status, merged.
-  const byPolicyName = actor?.filter.kind === 'label' && actor.filter.type === 'policy';
+  const byPolicyName = actor?.filter.kind === 'label' && DECIDING_TYPES.includes(actor.filter.type);
   const decisionParts: Fragment[] = byPolicyName || statuses.length === 1
     ? [sql``]
     : statuses.map((status) => sql`and a.event_type = ${status}`);
@@ -664,7 +671,7 @@ export async function auditActors(sql: Sql, max: number): Promise<{ actors: stri
       )
       select name from seen limit ${max + 1}`,
   ]);
-  const all = [...new Set([...events.map(actorLabel), ...policies.map((p) => actorLabel({ type: 'policy', name: p.name }))])].sort();
+  const all = [...new Set([...events.map(actorLabel), ...policies.map((p) => actorLabel({ type: p.name.startsWith('override:') ? 'override' : 'policy', name: p.name }))])].sort();
   const truncated = events.length > max || policies.length > max || all.length > max;
   return { actors: all.slice(0, max), truncated };
 }

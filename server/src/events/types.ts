@@ -1,6 +1,6 @@
 /** Who caused an event. The recorded decider is always an authenticated principal. */
 export interface Actor {
-  type: 'key' | 'reviewer' | 'system' | 'policy';
+  type: 'key' | 'reviewer' | 'system' | 'policy' | 'override';
   id: string;
   name: string;
   /** A reviewer acting through a channel: which one, and the channel's own user id (Slack U…, Discord snowflake, email address). */

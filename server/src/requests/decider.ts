@@ -73,7 +73,7 @@ export const initialRequestState = (): RequestState => ({
 /** A decision made by a policy as the request was created: the request starts decided. */
 export interface AutoDecision {
   status: 'approved' | 'denied';
-  /** The policy, as the decider (`{ type: 'policy', id, name: 'policy:<name>' }`). */
+  /** The policy, as the decider (`{ type: 'policy', id, name: 'policy:<name>' }`), or the override that denied. */
   decider: Actor;
   reason: string;
 }
@@ -280,14 +280,17 @@ export const channelPrincipal = (person: Person, channel: ReviewerChannel, exter
   type: 'reviewer', id: person.reviewerId, name: person.name, admin: false, channel, externalId, person,
 });
 
-/** The decision a policy outcome makes by itself: null when it routes the request to humans. */
+/**
+ * The decision a policy outcome makes by itself: null when it routes the request to humans.
+ * An override's denial is the override's own (no policy took part): its decider is the
+ * override, printed `override:<id>`.
+ */
 export function autoDecisionOf(outcome: PolicyOutcome): AutoDecision | null {
   if (outcome.decision === 'route_to_human') return null;
-  return {
-    status: outcome.decision === 'auto_approve' ? 'approved' : 'denied',
-    decider: { type: 'policy', id: outcome.policyId ?? 'policy', name: `policy:${outcome.policyName ?? outcome.policyId}` },
-    reason: outcome.reason,
-  };
+  const decider: Actor = outcome.policyId === null && outcome.overrideId
+    ? { type: 'override', id: outcome.overrideId, name: `override:${outcome.overrideId}` }
+    : { type: 'policy', id: outcome.policyId ?? 'policy', name: `policy:${outcome.policyName ?? outcome.policyId}` };
+  return { status: outcome.decision === 'auto_approve' ? 'approved' : 'denied', decider, reason: outcome.reason };
 }
 
 export function decide(command: RequestCommand, state: RequestState): RequestEvent[] {
