@@ -6,6 +6,7 @@ import type {
   DeletedPolicy, ListRequestsQuery, Override, OverrideInput, Pagination, Policy, RemovedOverride, PolicyInput, RequestInput, RequestList, UpdateKeyInput,
   DeletedWebhook, DeliveryList, ListDeliveriesQuery, RedeliveryAccepted, Webhook, WebhookInput, WebhookTestResult, WebhookUpdate,
   DecisionLinks, IssueLinksInput, PolicyTrial, PolicyTrialInput, Session, Channel, ChannelTest, ChannelType,
+  ListReviewersQuery, Reviewer, ReviewerInput, ReviewerUpdate,
 } from './types.ts';
 
 export type AgentGateClientOptions = TransportOptions;
@@ -229,6 +230,32 @@ export class AgentGateClient {
   /** Sends a signed test event now and reports what the receiver answered. */
   testWebhook(id: string, opts: CallSignal = {}): Promise<WebhookTestResult> {
     return this.transport.call(`/api/webhooks/${enc(id)}/test`, { method: 'POST', signal: opts.signal });
+  }
+
+  // --- reviewer directory -------------------------------------------------
+
+  /** The people who decide from Slack, Discord, email or a linked key, by name; disabled ones too unless asked not to. */
+  async listReviewers(query: ListReviewersQuery = {}, opts: CallSignal = {}): Promise<Reviewer[]> {
+    const body = await this.transport.call<{ reviewers: Reviewer[] }>('/api/reviewers', { query, signal: opts.signal });
+    return body.reviewers;
+  }
+
+  getReviewer(id: string, opts: CallSignal = {}): Promise<Reviewer> {
+    return this.transport.call(`/api/reviewers/${enc(id)}`, { signal: opts.signal });
+  }
+
+  createReviewer(input: ReviewerInput, opts: CallSignal = {}): Promise<Reviewer> {
+    return this.transport.call('/api/reviewers', { method: 'POST', body: input, signal: opts.signal });
+  }
+
+  /** Changes only the fields given (`disabled: true` disables); the server records only what really changed. */
+  updateReviewer(id: string, changes: ReviewerUpdate, opts: CallSignal = {}): Promise<Reviewer> {
+    return this.transport.call(`/api/reviewers/${enc(id)}`, { method: 'PATCH', body: changes, signal: opts.signal, idempotent: true });
+  }
+
+  /** Removes the reviewer; decisions they made keep their name. Answers with the reviewer as they were. */
+  deleteReviewer(id: string, opts: CallSignal = {}): Promise<Reviewer> {
+    return this.transport.call(`/api/reviewers/${enc(id)}`, { method: 'DELETE', signal: opts.signal });
   }
 
   // --- notification channels ----------------------------------------------

@@ -52,6 +52,12 @@ import type {
   ChannelInfo as ChannelInfoSchema,
   ChannelTest as ChannelTestSchema,
 } from '../../../server/src/channels/schemas.ts';
+import type {
+  CreateReviewerBody as CreateReviewerBodySchema,
+  ListReviewersQuery as ListReviewersQuerySchema,
+  Reviewer as ReviewerSchema,
+  UpdateReviewerBody as UpdateReviewerBodySchema,
+} from '../../../server/src/reviewers/schemas.ts';
 import type { AuditEntrySchema } from '../../../server/src/audit/routes.ts';
 import type { AuditSearch } from '../../../server/src/audit/queries.ts';
 import type { Pagination as PaginationSchema } from '../../../server/src/http/schemas.ts';
@@ -118,3 +124,10 @@ export type Channel = Static<typeof ChannelInfoSchema>;
 export type ChannelType = Channel['type'];
 /** A test message sent through a channel by the worker: queued, then sent or failed. */
 export type ChannelTest = Static<typeof ChannelTestSchema>;
+
+/** A person in the reviewer directory: where they are reached, their groups, the key they decide with. */
+export type Reviewer = Static<typeof ReviewerSchema>;
+export type ReviewerInput = Static<typeof CreateReviewerBodySchema>;
+/** Only the fields given change; `null` clears one. */
+export type ReviewerUpdate = Static<typeof UpdateReviewerBodySchema>;
+export type ListReviewersQuery = Static<typeof ListReviewersQuerySchema>;

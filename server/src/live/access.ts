@@ -4,14 +4,16 @@
  * A stream type is visible to whoever may already read that resource through the API,
  * and to `audit:read` (the audit log shows every event anyway) and `admin`:
  *   request → request:read · policy → policy:read (policy:write) · webhook → webhook:manage
- *   apikey  → key:manage   · reviewer → reviewer:manage · any other or future type → audit:read only.
+ *   apikey  → key:manage   · reviewer → reviewer:manage
+ *   channel → reviewer:manage (its test messages, which GET /api/channels shows to that scope)
+ *   any other or future type → audit:read only.
  * A key that can see no stream type is refused. Secrets are removed from every event
  * whatever the scope (see log.ts).
  */
 import { hasScope, type Scope } from '../keys/scopes.ts';
 import type { LiveEvent, LogFilter } from './log.ts';
 
-export const STREAM_TYPES = ['request', 'policy', 'webhook', 'apikey', 'reviewer'] as const;
+export const STREAM_TYPES = ['request', 'policy', 'webhook', 'apikey', 'reviewer', 'channel'] as const;
 
 const RESOURCE_SCOPE: Record<(typeof STREAM_TYPES)[number], Scope> = {
   request: 'request:read',
@@ -19,6 +21,7 @@ const RESOURCE_SCOPE: Record<(typeof STREAM_TYPES)[number], Scope> = {
   webhook: 'webhook:manage',
   apikey: 'key:manage',
   reviewer: 'reviewer:manage',
+  channel: 'reviewer:manage',
 };
 
 /** The stream types a key may read, or null for "every type" (audit:read, admin). */
