@@ -24,6 +24,8 @@ export function Layout(props: { children?: JSX.Element }) {
             {link('/policies', 'Policies', 'policy:read')}
             {link('/keys', 'API keys', 'key:manage')}
             {link('/webhooks', 'Webhooks', 'webhook:manage')}
+            {link('/reviewers', 'Reviewers', 'reviewer:manage')}
+            {link('/channels', 'Channels', 'reviewer:manage')}
           </ul>
         </nav>
         <div class="who">

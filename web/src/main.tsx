@@ -15,6 +15,8 @@ const Audit = lazy(() => import('./pages/Audit.tsx'));
 const Policies = lazy(() => import('./pages/Policies.tsx'));
 const Keys = lazy(() => import('./pages/Keys.tsx'));
 const Webhooks = lazy(() => import('./pages/Webhooks.tsx'));
+const Reviewers = lazy(() => import('./pages/Reviewers.tsx'));
+const Channels = lazy(() => import('./pages/Channels.tsx'));
 const NotFound = () => <section><h1>Not found</h1><p>No page here. <a href="/">Back to the queue</a>.</p></section>;
 
 function Shell(props: { children?: JSX.Element }) {
@@ -44,6 +46,8 @@ render(() => (
     <Route path="/keys" component={Keys} />
     <Route path="/webhooks" component={Webhooks} />
     <Route path="/webhooks/:id" component={Webhooks} />
+    <Route path="/reviewers" component={Reviewers} />
+    <Route path="/channels" component={Channels} />
     {/* An emailed sign-in link lands here; once signed in there is nothing more to see. */}
     <Route path="/sign-in" component={() => <Navigate href="/" />} />
     <Route path="*" component={NotFound} />
