@@ -36,6 +36,11 @@ export interface CreateBenchOptions {
   /** Measured requests per mode with one client. */
   singleRequests?: number;
   warmup?: number;
+  /**
+   * Requests of each kind (floor, each create mode) a newly started server answers before
+   * anything on it is measured (default 2,000; 300 with quick).
+   */
+  serverWarmup?: number;
   /** The server's Postgres pool size (its DB_POOL_SIZE). */
   pool?: number;
   /** Cap per measured phase, in seconds. */
@@ -156,6 +161,7 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
   const requests = opts.requests ?? (quick ? 500 : 5000);
   const singleRequests = opts.singleRequests ?? (quick ? 200 : 1500);
   const warmup = opts.warmup ?? (quick ? 50 : 200);
+  const serverWarmup = opts.serverWarmup ?? (quick ? 300 : 2000);
   const pool = opts.pool ?? 10;
   const maxSeconds = opts.maxSeconds ?? (quick ? 10 : 20);
   const prefill = opts.prefill ?? (quick ? 100_000 : 1_000_000);
@@ -247,7 +253,37 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
       }
     };
 
+    /**
+     * A newly started server, and its new Postgres connections, are slow at first: V8 has
+     * not optimised the create path yet, and each backend compiles the trigger functions and
+     * fills its caches on first use. A phase's own warm-up of a few hundred requests is not
+     * enough for that, so whichever mode ran first paid for it (the auto-approved creates
+     * measured 0.40 server ms/op first and 0.30 after the routed ones). Every kind of request
+     * is therefore sent `serverWarmup` times before anything on a server is measured.
+     */
+    const warmServer = async (port: number, kinds: ('floor' | typeof MODES[number])[]) => {
+      const client = jsonClient(port, concurrency);
+      try {
+        for (const kind of kinds) {
+          const r = await runLoad({
+            concurrency, count: serverWarmup, warmup: 0, maxSeconds,
+            op: async (i) => {
+              const res = kind === 'floor'
+                ? await client.request('GET', '/api/keys/me', undefined, headers)
+                : await client.request('POST', '/api/requests', { action: kind.action, params: { to: 'someone@example.com', n: i, run: 'server-warmup' }, urgency: 'normal' }, headers);
+              if (res.status !== (kind === 'floor' ? 200 : 201)) throw new Error(`HTTP ${res.status} ${res.body.slice(0, 200)}`);
+            },
+          });
+          if (r.errors > 0) throw new Error(`server warm-up (${kind === 'floor' ? 'floor' : kind.mode}): ${r.firstError}`);
+        }
+      } finally {
+        client.close();
+      }
+    };
+    out.server_warmup = `${serverWarmup} requests of the floor and of each mode before a server's first measurement`;
+
     // (a) creates and (b) the HTTP floor, on the same server, at each client count.
+    await warmServer(server.port, ['floor', ...MODES]);
     const floor: Record<number, Measured> = {};
     const agentGate: Record<string, Measured> = {};
     for (const clients of levels) {
@@ -288,6 +324,7 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
     const noGroup: Record<string, Measured> = {};
     if (opts.groupCommitOff !== false) {
       server = await startServer(opts.databaseUrl, pool, { groupCommitMs: 0 });
+      await warmServer(server.port, [...MODES]);
       for (const mode of MODES) {
         const r = await creates(server.port, server.pid, concurrency, requests, mode, 'no-group-commit');
         noGroup[mode.mode] = r;
@@ -334,8 +371,22 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
       const grown = await prefillLog(sql, prefill, autoSeed.id, pendingSeed.id);
       out.prefill = `${grown.events} events (${grown.streams} request streams added in ${round(grown.seconds, 1)} s), not analysed, autovacuum off`;
       log(`  ${out.prefill}`);
+      // The bulk load leaves shared_buffers full of dirty pages and the kernel with
+      // gigabytes of unwritten files: creates measured at once would pay for writing out the
+      // load. A server restarted on an old database finds them written, so they are
+      // written first (no VACUUM or ANALYZE: the log stays unanalysed).
+      const tCheckpoint = performance.now();
+      try {
+        await sql`checkpoint`;
+        out.prefill_checkpoint = `CHECKPOINT after the load, before the server started (${round((performance.now() - tCheckpoint) / 1000, 1)} s)`;
+      } catch (err) {
+        // CHECKPOINT needs a superuser or pg_checkpoint; without it the figures carry the load's writes.
+        out.prefill_checkpoint = `no CHECKPOINT after the load (${err instanceof Error ? err.message : String(err)}): the prefilled figures include writing it out`;
+      }
+      log(`  ${out.prefill_checkpoint}`);
       // A server started on the grown log, as one restarted on an old database.
       server = await startServer(opts.databaseUrl, pool);
+      await warmServer(server.port, ['floor', ...MODES]);
       for (const mode of MODES) {
         const r = await creates(server.port, server.pid, concurrency, requests, mode, 'prefilled');
         prefilled[mode.mode] = r;
