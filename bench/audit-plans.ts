@@ -18,7 +18,7 @@ import { migrate } from '../server/src/db/migrate.ts';
 import { buildApp } from '../server/src/http/app.ts';
 import { installJobSchema } from '../server/src/jobs/schema.ts';
 import { bootstrapAdminKey } from '../server/src/keys/commands.ts';
-import { prefillLog } from './prefill.ts';
+import { prefilledRequestId, prefillLog } from './prefill.ts';
 
 const { values: args } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, out: { type: 'string' } } });
 const target = Number(args.events);
@@ -76,7 +76,7 @@ try {
     debug: (_conn, query, params) => { captured.push({ query, params: params as unknown[] }); },
     types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
   }) as unknown as Sql;
-  const [oldest] = await sql<{ at: Date }[]>`select recorded_at as at from events where stream_id = 'request-req_pf000000000000000000000500'`;
+  const [oldest] = await sql<{ at: Date }[]>`select recorded_at as at from events where stream_id = ${`request-${prefilledRequestId(500)}`}`;
   const day = oldest!.at.toISOString().slice(0, 10);
   const range = { from: oldest!.at.toISOString(), to: new Date(oldest!.at.getTime() + 1000).toISOString() };
   // A second page's cursor, taken before anything is measured.

@@ -12,7 +12,7 @@ import t from 'tap';
 import postgres from 'postgres';
 import type { Sql } from '../../server/src/db/connect.ts';
 import { auditActors, requestAudit, searchAudit, WALK_WINDOW, FEW_REQUESTS, type AuditSearch } from '../../server/src/audit/queries.ts';
-import { prefillLog } from '../../bench/prefill.ts';
+import { prefilledRequestId, prefillLog } from '../../bench/prefill.ts';
 import { testApp } from '../helpers/app.ts';
 
 /** The log grows to this many events: large enough that a walk of it shows. */
@@ -70,7 +70,7 @@ t.test('audit queries stay on indexes on a large unanalysed log', async (t) => {
   }) as unknown as Sql;
   t.teardown(() => recording.end({ timeout: 1 }));
 
-  const [{ at }] = await h.sql<[{ at: Date }]>`select recorded_at as at from events where stream_id = 'request-req_pf000000000000000000000500'`;
+  const [{ at }] = await h.sql<[{ at: Date }]>`select recorded_at as at from events where stream_id = ${`request-${prefilledRequestId(500)}`}`;
   const range = { from: at.toISOString(), to: new Date(at.getTime() + 1000).toISOString() };
   /** [name, query, whether a page of it must read a bounded number of events] */
   const cases: [string, AuditSearch, boolean][] = [
