@@ -158,21 +158,28 @@ function decisionStatuses(eventName: string | null): string[] {
 }
 
 /**
+ * `seen`: the distinct (type, name) actors of the event entries, in index order. A loose
+ * index scan over events_actor_idx: one probe per distinct actor, never a pass over the log.
+ */
+const distinctEventActors = (sql: Sql) => sql`
+  with recursive seen as (
+    (select a.actor->>'type' as type, a.actor->>'name' as name from audit_event_entries a
+      order by a.actor->>'type', a.actor->>'name' limit 1)
+    union all
+    select n.type, n.name from seen, lateral (
+      select a.actor->>'type' as type, a.actor->>'name' as name from audit_event_entries a
+      where (a.actor->>'type', a.actor->>'name') > (seen.type, seen.name)
+      order by a.actor->>'type', a.actor->>'name' limit 1) n
+  )`;
+
+/**
  * The (type, name) pairs recorded with an actor id, found by walking the distinct actors of
  * events_actor_idx (type, name, id) one at a time and probing each for the id: one probe per
  * distinct actor, never a pass over the log. Lets a bare-id filter use that index.
  */
 async function actorsWithId(sql: Sql, id: string): Promise<{ types: string[]; names: string[] }> {
   const rows = await sql<{ type: string; name: string }[]>`
-    with recursive seen as (
-      (select a.actor->>'type' as type, a.actor->>'name' as name from audit_event_entries a
-        order by a.actor->>'type', a.actor->>'name' limit 1)
-      union all
-      select n.type, n.name from seen, lateral (
-        select a.actor->>'type' as type, a.actor->>'name' as name from audit_event_entries a
-        where (a.actor->>'type', a.actor->>'name') > (seen.type, seen.name)
-        order by a.actor->>'type', a.actor->>'name' limit 1) n
-    )
+    ${distinctEventActors(sql)}
     select s.type, s.name from seen s
     where exists (select 1 from audit_event_entries a
       where a.actor->>'type' = s.type and a.actor->>'name' = s.name and a.actor->>'id' = ${id})`;
@@ -651,15 +658,7 @@ export async function requestAudit(sql: Sql, requestId: string): Promise<AuditEn
 export async function auditActors(sql: Sql, max: number): Promise<{ actors: string[]; truncated: boolean }> {
   const [events, policies] = await Promise.all([
     sql<{ type: string; name: string }[]>`
-      with recursive seen as (
-        (select a.actor->>'type' as type, a.actor->>'name' as name from audit_event_entries a
-          order by a.actor->>'type', a.actor->>'name' limit 1)
-        union all
-        select n.type, n.name from seen, lateral (
-          select a.actor->>'type' as type, a.actor->>'name' as name from audit_event_entries a
-          where (a.actor->>'type', a.actor->>'name') > (seen.type, seen.name)
-          order by a.actor->>'type', a.actor->>'name' limit 1) n
-      )
+      ${distinctEventActors(sql)}
       select type, name from seen limit ${max + 1}`,
     sql<{ name: string }[]>`
       with recursive seen as (
