@@ -34,21 +34,80 @@ begin
 end;
 $$;
 
-create or replace function events_apply_projections() returns trigger language plpgsql as $$
+-- What an append does after its rows are in: project each event, then add the jobs it
+-- calls for (50_jobs.sql, 56_notification_jobs.sql, 57_channel_tests.sql: live appends
+-- only, a rebuild replays apply_event alone). One trigger per statement, not one per row
+-- and room: a create's row paid for three trigger calls, each switching to the owner's
+-- search_path and back, and for expressions each function compiled again in every
+-- transaction; a batch of creates (requests/group-commit.ts) now pays once.
+--
+-- A statement of request creates only (the hot path) is projected set-based:
+-- request_created_rows (10_requests.sql) is the one definition of a created request's
+-- row, shared with project_requests, so live and rebuilt rows cannot drift. Any other
+-- statement replays its rows in log order through the same functions the row triggers
+-- called, in the order they fired (per row: projections, then jobs by trigger name), so a
+-- statement holding several events of one stream sees each applied before the next.
+create or replace function events_after_append() returns trigger language plpgsql as $$
+declare
+  e events;
+  v_expiry timestamptz;
 begin
-  perform apply_event(new);
+  if not exists (select 1 from appended a where a.type <> 'request.created' or a.stream_type <> 'request') then
+    insert into requests select r.* from appended a cross join lateral request_created_rows(a::events) r order by a.position;
+    insert into idempotency_keys (requester_key_id, idempotency_key, request_id, body_hash, created_at)
+    select a.data#>>'{requester,id}', a.data#>>'{idempotency,key}', a.data->>'id', a.data#>>'{idempotency,bodyHash}', a.recorded_at
+    from appended a where jsonb_typeof(a.data->'idempotency') = 'object' order by a.position;
+    -- Webhooks: only when one is subscribed to what a create announces (it may announce
+    -- request.decided too, under the outcome's name for some subscribers); then each event
+    -- goes through schedule_jobs, as before, its expiry included.
+    if exists (select 1 from webhooks w where w.enabled
+               and w.events && array['*', 'request.created', 'request.decided', 'request.approved', 'request.denied']) then
+      for e in select * from appended a order by a.position loop
+        perform schedule_jobs(e);
+      end loop;
+    else
+      -- Expiry: the sweep must run by the earliest expiry among the requests left pending
+      -- (schedule_jobs' rule, taken once for the batch: its minimum covers every other).
+      select min((a.data->>'expiresAt')::timestamptz) into v_expiry from appended a
+      where a.data->>'expiresAt' is not null and jsonb_typeof(a.data->'autoDecision') is distinct from 'object';
+      if v_expiry is not null then perform schedule_expiry_sweep(v_expiry); end if;
+    end if;
+    -- Routed to people: the notification job (schedule_notification_jobs' rule for a create).
+    perform enqueue_job('notify_request', jsonb_build_object('requestId', substr(a.stream_id, 9)),
+      p_job_key => 'notify:' || substr(a.stream_id, 9), p_max_attempts => 10)
+    from appended a
+    where a.data#>>'{policy,decision}' = 'route_to_human' and a.data->'notify' is distinct from 'false'::jsonb
+    order by a.position;
+    return null;
+  end if;
+  for e in select * from appended a order by a.position loop
+    perform apply_event(e);
+    if e.stream_type = 'channel' then perform schedule_channel_test_jobs(e); end if;
+    if e.stream_type in ('request', 'policy', 'webhook') then perform schedule_jobs(e); end if;
+    if e.stream_type = 'request' then perform schedule_notification_jobs(e); end if;
+  end loop;
   return null;
 end;
 $$;
 
 -- The trigger runs as the owner of the projections (SECURITY DEFINER): the application's
--- role may append events but not write a read model (sql/0020_app_role.sql). Its
--- search_path is pinned to this schema with pg_temp last, so a temporary table of the
+-- role may append events but not write a read model or add a job (sql/0020_app_role.sql).
+-- Its search_path is pinned to this schema with pg_temp last, so a temporary table of the
 -- appending session cannot stand in for a read table.
 do $$ begin
-  execute format('alter function events_apply_projections() security definer set search_path = %I, pg_temp', current_schema());
+  execute format('alter function events_after_append() security definer set search_path = %I, pg_temp', current_schema());
 end $$;
 
+-- The row triggers it replaces.
 drop trigger if exists events_project on events;
-create trigger events_project after insert on events
-  for each row execute function events_apply_projections();
+drop trigger if exists events_schedule_jobs on events;
+drop trigger if exists events_schedule_notification_jobs on events;
+drop trigger if exists events_schedule_channel_test_jobs on events;
+drop function if exists events_apply_projections();
+drop function if exists events_schedule_jobs();
+drop function if exists events_schedule_notification_jobs();
+drop function if exists events_schedule_channel_test_jobs();
+drop trigger if exists events_after_append on events;
+create trigger events_after_append after insert on events
+  referencing new table as appended
+  for each statement execute function events_after_append();

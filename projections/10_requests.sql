@@ -56,26 +56,30 @@ create or replace function urgency_rank(u text) returns smallint language sql im
   select case u when 'low' then 0 when 'normal' then 1 when 'high' then 2 when 'critical' then 3 else 1 end::smallint
 $$;
 
+-- The row a request.created makes: the one definition, for one event (project_requests:
+-- a rebuild, a mixed append) and for a statement of creates (events_after_append,
+-- 00_dispatch.sql), so live and rebuilt rows cannot drift. A SQL function returning a set,
+-- so a query calling it in FROM has it inlined.
+create or replace function request_created_rows(e events) returns setof requests language sql stable as $$
+  select e.data->>'id', e.data->>'action', e.data->'params', e.data->'context',
+    coalesce(x.auto->>'status', 'pending'), e.data->>'urgency', urgency_rank(e.data->>'urgency'),
+    e.data#>>'{requester,id}', e.data#>>'{requester,name}', e.data->'policy',
+    case when x.auto is not null then e.recorded_at end, x.auto#>>'{decider,name}', x.auto->'decider', null::text,
+    x.auto->>'reason', case when x.auto is not null then e.metadata->>'channel' end, x.auto is not null,
+    (e.data->>'expiresAt')::timestamptz, e.recorded_at, e.recorded_at, e.version, e.position
+  from (select case when jsonb_typeof(e.data->'autoDecision') = 'object' then e.data->'autoDecision' end as auto) x
+$$;
+
 create or replace function project_requests(e events) returns void language plpgsql as $$
 declare
   d jsonb := e.data;
-  auto jsonb;
 begin
   if e.stream_type <> 'request' then return; end if;
   case e.type
     when 'request.created' then
       -- One row, written once: the policy outcome and any automatic decision come in the
       -- same event (older logs: null here, then request.policy_evaluated and a decision event).
-      auto := d->'autoDecision';
-      if jsonb_typeof(auto) <> 'object' then auto := null; end if;
-      insert into requests (id, action, params, context, status, urgency, urgency_rank,
-        requester_key_id, requester_name, policy_decision, decided_at, decided_by, decider,
-        decision_reason, decision_channel, created_with_decision, expires_at, created_at, updated_at, version, last_position)
-      values (d->>'id', d->>'action', d->'params', d->'context', coalesce(auto->>'status', 'pending'), d->>'urgency',
-        urgency_rank(d->>'urgency'), d#>>'{requester,id}', d#>>'{requester,name}', d->'policy',
-        case when auto is not null then e.recorded_at end, auto#>>'{decider,name}', auto->'decider',
-        auto->>'reason', case when auto is not null then e.metadata->>'channel' end, auto is not null,
-        (d->>'expiresAt')::timestamptz, e.recorded_at, e.recorded_at, e.version, e.position);
+      insert into requests select * from request_created_rows(e);
       if d ? 'idempotency' and jsonb_typeof(d->'idempotency') = 'object' then
         insert into idempotency_keys (requester_key_id, idempotency_key, request_id, body_hash, created_at)
         values (d#>>'{requester,id}', d#>>'{idempotency,key}', d->>'id', d#>>'{idempotency,bodyHash}', e.recorded_at);

@@ -1,9 +1,9 @@
--- Jobs scheduled by events. Not a read model: the trigger below fires for live appends
--- only (a rebuild replays apply_event, never this trigger), so every event adds its jobs
--- exactly once, in the transaction that appends it: no event without its jobs, no job
--- without its event. It lives beside the projections so that it can change in place.
--- The trigger's name sorts after events_project, so for each row the read models it
--- consults (webhooks, requests, policies) already include the event.
+-- Jobs scheduled by events. Not a read model: the append trigger (events_after_append,
+-- 00_dispatch.sql) calls schedule_jobs for live appends only (a rebuild replays
+-- apply_event, never this), so every event adds its jobs exactly once, in the transaction
+-- that appends it: no event without its jobs, no job without its event. It lives beside
+-- the projections so that it can change in place. It runs after the event's projections,
+-- so the read models it consults (webhooks, requests, policies) already include the event.
 
 -- An event -> the public webhook events it announces, in delivery order (empty: none).
 -- The one place this mapping is kept. A `request.created` carries the policy outcome and
@@ -283,21 +283,3 @@ begin
   end loop;
 end;
 $$;
-
-create or replace function events_schedule_jobs() returns trigger language plpgsql as $$
-begin
-  perform schedule_jobs(new);
-  return null;
-end;
-$$;
-
--- As the owner, like events_apply_projections (00_dispatch.sql): the application's role
--- cannot add lines or jobs for events it did not append.
-do $$ begin
-  execute format('alter function events_schedule_jobs() security definer set search_path = %I, pg_temp', current_schema());
-end $$;
-
-drop trigger if exists events_schedule_jobs on events;
--- The WHEN clause keeps other streams' appends from calling the function at all (the stream types schedule_jobs reads).
-create trigger events_schedule_jobs after insert on events
-  for each row when (new.stream_type in ('request', 'policy', 'webhook')) execute function events_schedule_jobs();

@@ -1,6 +1,8 @@
 -- Notification jobs, added in the transaction of the event that calls for them (like
--- 50_jobs.sql, a trigger for live appends only: a rebuild schedules nothing). Its name
--- sorts after events_project, so the read models already include the event.
+-- 50_jobs.sql, called by the append trigger for live appends only: a rebuild schedules
+-- nothing). It runs after the event's projections, so the read models include the event.
+-- A statement of creates only applies the rule for request.created below set-based
+-- (events_after_append, 00_dispatch.sql); keep the two alike.
 --
 --   routed to humans           -> notify_request (plans the destinations)      key notify:<req>
 --     unless request.created says there is nothing to plan (`notify: false`: the rule names
@@ -43,20 +45,3 @@ begin
   end if;
 end;
 $$;
-
-create or replace function events_schedule_notification_jobs() returns trigger language plpgsql as $$
-begin
-  perform schedule_notification_jobs(new);
-  return null;
-end;
-$$;
-
--- As the owner, like events_apply_projections (00_dispatch.sql).
-do $$ begin
-  execute format('alter function events_schedule_notification_jobs() security definer set search_path = %I, pg_temp', current_schema());
-end $$;
-
-drop trigger if exists events_schedule_notification_jobs on events;
--- The WHEN clause keeps other streams' appends from calling the function at all (notifications follow requests only).
-create trigger events_schedule_notification_jobs after insert on events
-  for each row when (new.stream_type = 'request') execute function events_schedule_notification_jobs();

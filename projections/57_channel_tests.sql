@@ -48,20 +48,3 @@ begin
   end if;
 end;
 $$;
-
-create or replace function events_schedule_channel_test_jobs() returns trigger language plpgsql as $$
-begin
-  perform schedule_channel_test_jobs(new);
-  return null;
-end;
-$$;
-
--- As the owner, like events_apply_projections (00_dispatch.sql).
-do $$ begin
-  execute format('alter function events_schedule_channel_test_jobs() security definer set search_path = %I, pg_temp', current_schema());
-end $$;
-
-drop trigger if exists events_schedule_channel_test_jobs on events;
--- The WHEN clause keeps other streams' appends from calling the function at all (only a channel's events ask for a test).
-create trigger events_schedule_channel_test_jobs after insert on events
-  for each row when (new.stream_type = 'channel') execute function events_schedule_channel_test_jobs();
