@@ -20,6 +20,8 @@ export interface LoadResult extends LatencySummary {
   errors: number;
   firstError: string | null;
   capped: boolean;
+  /** The measured latencies in ms, so that phases can be merged into one set of percentiles. */
+  samples: Float64Array;
 }
 
 async function phase(concurrency: number, count: number, maxMs: number, op: (i: number) => Promise<void>, samples: Float64Array | null) {
@@ -54,8 +56,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const samples = new Float64Array(opts.count);
   opts.beforeMeasure?.();
   const r = await phase(opts.concurrency, opts.count, opts.maxSeconds * 1000, (i) => opts.op(opts.warmup + i), samples);
+  const measured = samples.subarray(0, r.done);
   return {
-    ...summarize(samples.subarray(0, r.done)),
+    ...summarize(measured),
+    samples: measured,
     opsPerSecond: r.done / r.seconds,
     seconds: r.seconds,
     errors: r.errors,
