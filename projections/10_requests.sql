@@ -38,9 +38,10 @@ create index requests_pending_expiry_idx on requests (expires_at) where status =
 -- The requests list pages newest first by keyset under any of its filters: an index for
 -- each equality filter, ordered like the page, so a page reads about a page of rows (the
 -- planner adds the other filters to the walk, or intersects bitmaps for rare combinations).
--- Checked at 100,000 requests by test/integration/requests-paging-plans.test.ts.
+-- An urgency filter is its rank (one urgency, one rank): requests_urgency_idx serves it, newest
+-- first, and a create writes one index entry less. Checked at 100,000 requests by
+-- test/integration/requests-paging-plans.test.ts.
 create index requests_action_created_idx on requests (action, created_at desc, id desc);
-create index requests_urgency_created_idx on requests (urgency, created_at desc, id desc);
 
 -- Same requester + same Idempotency-Key => same request.
 create table idempotency_keys (

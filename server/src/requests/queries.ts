@@ -123,7 +123,7 @@ export async function listRequests(sql: Sql, q: ListRequestsQuery): Promise<{ re
   const filters = sql`
     ${q.status ? sql`and status = ${q.status}` : sql``}
     ${q.action ? sql`and action = ${q.action}` : sql``}
-    ${q.urgency ? sql`and urgency = ${q.urgency}` : sql``}
+    ${q.urgency ? sql`and urgency_rank = urgency_rank(${q.urgency})` : sql``}
     ${q.from ? sql`and created_at >= ${q.from}::timestamptz` : sql``}
     ${q.to ? sql`and created_at < ${q.to}::timestamptz` : sql``}`;
 
