@@ -50,6 +50,10 @@ t.test('a key with rateLimit 5', async (t) => {
     }
   }
   t.pass('an unlimited key is never limited and gets no limit headers');
+  const [{ hits } = { hits: -1 }] = await h.sql<{ hits: number }[]>`select count(*)::int as hits from rate_limit_hits where key_id = ${unlimited.id}`;
+  t.equal(hits, 0, 'and its requests count nothing: no hit is written for it');
+  const [{ counted } = { counted: -1 }] = await h.sql<{ counted: number }[]>`select count(*)::int as counted from rate_limit_hits where key_id = ${other.id}`;
+  t.equal(counted, 1, "a limited key's request is counted once");
   t.equal((await h.call('GET', '/health', { key: null })).headers['x-ratelimit-limit'], undefined, 'no limit headers on a public route');
 });
 
