@@ -70,7 +70,19 @@ begin
       -- (schedule_jobs' rule, taken once for the batch: its minimum covers every other).
       select min((a.data->>'expiresAt')::timestamptz) into v_expiry from appended a
       where a.data->>'expiresAt' is not null and jsonb_typeof(a.data->'autoDecision') is distinct from 'object';
-      if v_expiry is not null then perform schedule_expiry_sweep(v_expiry); end if;
+      if v_expiry is not null then
+        -- schedule_expiry_sweep's first step, written out: nearly always the sweep is already
+        -- due by then, and two nested plpgsql calls cost a batch more than the check itself.
+        -- Same lock, held to commit, and the same test (expiry_sweep_due_by) on the same
+        -- fresh snapshot; when it fails, schedule_expiry_sweep does the whole protocol.
+        perform pg_advisory_xact_lock_shared(hashtextextended('expire-requests', 0));
+        if to_regnamespace('graphile_worker') is null then
+          perform schedule_expiry_sweep(v_expiry);
+        elsif not exists (select 1 from graphile_worker.jobs j where j.key = 'expire-requests'
+                          and j.locked_at is null and j.attempts < j.max_attempts and j.run_at <= v_expiry) then
+          perform schedule_expiry_sweep(v_expiry);
+        end if;
+      end if;
     end if;
     -- Routed to people: the notification job (schedule_notification_jobs' rule for a create).
     perform enqueue_job('notify_request', jsonb_build_object('requestId', substr(a.stream_id, 9)),

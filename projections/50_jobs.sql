@@ -154,6 +154,8 @@ $$;
 --
 -- Whether the waiting sweep is due no later than p_at. A running sweep does not count: it
 -- may already be past its last look at the pending requests. Volatile: a fresh snapshot.
+-- The append trigger (00_dispatch.sql) writes the same test out for a batch of creates;
+-- keep the two alike.
 create or replace function expiry_sweep_due_by(p_at timestamptz) returns boolean language plpgsql as $$
 begin
   if to_regnamespace('graphile_worker') is null then
