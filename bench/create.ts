@@ -25,6 +25,7 @@ import { jsonClient, type HttpResponse } from './http.ts';
 import { cpuSince, cpuSnapshot, postmasterOf, type CpuSnapshot } from './cpu.ts';
 import { runLoad, type LoadOptions, type LoadResult } from './load.ts';
 import { prefillLog } from './prefill.ts';
+import { createWriteFloorTable, WRITE_FLOOR_PATH } from './write-floor.ts';
 import { round, summarize, table } from './stats.ts';
 import { walInspectAvailable, walMark, walSince, type WalUsage } from './wal.ts';
 
@@ -183,6 +184,7 @@ interface BenchDatabase {
  */
 async function setUpDatabase(sql: Sql, url: string, start: () => Promise<ServerChild>): Promise<BenchDatabase> {
   await migrate(sql);
+  await createWriteFloorTable(sql);
   await installJobSchema(sql, url);
   const admin = await createKey(sql, { name: 'bench admin', scopes: ['admin'], rateLimit: null }, SYSTEM_METADATA);
   const server = await start();
@@ -326,7 +328,7 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
      * measured 0.40 server ms/op first and 0.30 after the routed ones). Every kind of request
      * is therefore sent `serverWarmup` times before anything on a server is measured.
      */
-    const warmServer = async (target: Target, kinds: ('floor' | typeof MODES[number])[]) => {
+    const warmServer = async (target: Target, kinds: ('floor' | 'write_floor' | typeof MODES[number])[]) => {
       const client = jsonClient(target.port, concurrency);
       try {
         for (const kind of kinds) {
@@ -335,21 +337,24 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
             op: async (i) => {
               const res = kind === 'floor'
                 ? await client.request('GET', '/api/keys/me', undefined, target.headers)
-                : await client.request('POST', '/api/requests', { action: kind.action, params: { to: 'someone@example.com', n: i, run: 'server-warmup' }, urgency: 'normal' }, target.headers);
+                : await client.request('POST', kind === 'write_floor' ? WRITE_FLOOR_PATH : '/api/requests', {
+                  action: kind === 'write_floor' ? 'bench.write_floor' : kind.action, params: { to: 'someone@example.com', n: i, run: 'server-warmup' }, urgency: 'normal',
+                }, target.headers);
               if (res.status !== (kind === 'floor' ? 200 : 201)) throw new Error(`HTTP ${res.status} ${res.body.slice(0, 200)}`);
             },
           });
-          if (r.errors > 0) throw new Error(`server warm-up (${kind === 'floor' ? 'floor' : kind.mode}): ${r.firstError}`);
+          if (r.errors > 0) throw new Error(`server warm-up (${typeof kind === 'string' ? kind : kind.mode}): ${r.firstError}`);
         }
       } finally {
         client.close();
       }
     };
-    out.server_warmup = `${serverWarmup} requests of the floor and of each mode before a server's first measurement`;
+    out.server_warmup = `${serverWarmup} requests of each floor and of each mode before a server's first measurement`;
 
-    // (a) creates and (b) the HTTP floor, on the same server, at each client count.
-    await warmServer(onMain(server), ['floor', ...MODES]);
+    // (a) creates, (b) the HTTP floor and (b') the write floor, on the same server, at each client count.
+    await warmServer(onMain(server), ['floor', 'write_floor', ...MODES]);
     const floor: Record<number, Measured> = {};
+    const writeFloor: Record<number, Measured> = {};
     const agentGate: Record<string, Measured> = {};
     for (const clients of levels) {
       const client = jsonClient(server.port, clients);
@@ -361,8 +366,16 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
           if (res.status !== 200) throw new Error(`HTTP ${res.status} ${res.body.slice(0, 200)}`);
         },
       });
-      client.close();
       log(`  floor (GET /api/keys/me) c=${clients}: ${round(floor[clients]!.opsPerSecond, 1)} requests/s, p50 ${round(floor[clients]!.p50)} ms, p99 ${round(floor[clients]!.p99)} ms`);
+      writeFloor[clients] = await measure(server.pid, {
+        concurrency: clients, count: countFor(clients), warmup, maxSeconds,
+        op: async (i) => {
+          const res = await client.request('POST', WRITE_FLOOR_PATH, { action: 'bench.write_floor', params: { to: 'someone@example.com', n: i, run: 'main' }, urgency: 'normal' }, headers);
+          if (res.status !== 201) throw new Error(`HTTP ${res.status} ${res.body.slice(0, 200)}`);
+        },
+      });
+      client.close();
+      log(`  write floor (POST ${WRITE_FLOOR_PATH}) c=${clients}: ${round(writeFloor[clients]!.opsPerSecond, 1)} requests/s, p50 ${round(writeFloor[clients]!.p50)} ms, p99 ${round(writeFloor[clients]!.p99)} ms`);
       for (const mode of MODES) {
         const r = await creates(onMain(server), clients, countFor(clients), mode, 'main');
         agentGate[`${mode.mode}/${clients}`] = r;
@@ -493,16 +506,21 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
     const mainRows: (string | number)[][] = [];
     for (const clients of levels) {
       record(`floor/c${clients}`, floor[clients]!, { vs_raw: floor[clients]!.opsPerSecond / raw[clients]!.opsPerSecond });
-      mainRows.push(row('floor: GET /api/keys/me', clients, floor[clients]!, [undefined, floor[clients]!.opsPerSecond / raw[clients]!.opsPerSecond]));
+      mainRows.push(row('floor: GET /api/keys/me', clients, floor[clients]!, [undefined, undefined, floor[clients]!.opsPerSecond / raw[clients]!.opsPerSecond]));
+      const wf = writeFloor[clients]!;
+      const wfVsFloor = wf.opsPerSecond / floor[clients]!.opsPerSecond;
+      record(`write_floor/c${clients}`, wf, { vs_floor: wfVsFloor, vs_raw: wf.opsPerSecond / raw[clients]!.opsPerSecond });
+      mainRows.push(row(`write floor: POST ${WRITE_FLOOR_PATH}`, clients, wf, [wfVsFloor, undefined, wf.opsPerSecond / raw[clients]!.opsPerSecond]));
       for (const { mode } of MODES) {
         const r = agentGate[`${mode}/${clients}`]!;
         const vsFloor = r.opsPerSecond / floor[clients]!.opsPerSecond;
+        const vsWriteFloor = r.opsPerSecond / wf.opsPerSecond;
         const vsRaw = r.opsPerSecond / raw[clients]!.opsPerSecond;
-        record(`${mode}/c${clients}`, r, { vs_floor: vsFloor, vs_raw: vsRaw });
-        mainRows.push(row(mode, clients, r, [vsFloor, vsRaw]));
+        record(`${mode}/c${clients}`, r, { vs_floor: vsFloor, vs_write_floor: vsWriteFloor, vs_raw: vsRaw });
+        mainRows.push(row(mode, clients, r, [vsFloor, vsWriteFloor, vsRaw]));
       }
       record(`raw_insert/c${clients}`, raw[clients]!);
-      mainRows.push(row('raw insert', clients, raw[clients]!, [undefined, undefined]));
+      mainRows.push(row('raw insert', clients, raw[clients]!, [undefined, undefined, undefined]));
     }
     if (opts.pgbench !== false) {
       for (const clients of levels) {
@@ -512,12 +530,12 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
           continue;
         }
         out[`pgbench/c${clients}.tps`] = round(tps, 1);
-        mainRows.push(['pgbench (prepared)', clients, countFor(clients), round(tps, 1), '', '', '', '', '', '', '', '', '', '']);
+        mainRows.push(['pgbench (prepared)', clients, countFor(clients), round(tps, 1), '', '', '', '', '', '', '', '', '', '', '']);
       }
     }
     log('');
-    log(table(['create', 'clients', 'n', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'vs floor', 'vs raw', 'server cpu ms/op', 'pg cpu ms/op', 'client cpu%', 'machine cpu%'], mainRows));
-    log(`(over the measured phase: CPU ms per operation of the server child and of this database's Postgres backends; client as % of one core, machine as % of all cores)`);
+    log(table(['create', 'clients', 'n', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'vs floor', 'vs write floor', 'vs raw', 'server cpu ms/op', 'pg cpu ms/op', 'client cpu%', 'machine cpu%'], mainRows));
+    log(`(over the measured phase: CPU ms per operation of the server child and of this database's Postgres backends; client as % of one core, machine as % of all cores; the write floor is the same server answering a create's body and key with one autocommit single-row insert and nothing else, see bench/write-floor.ts)`);
 
     if (opts.groupCommitOff !== false) {
       const gcRows: (string | number)[][] = [];

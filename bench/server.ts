@@ -5,6 +5,7 @@
  */
 import { connect } from '../server/src/db/connect.ts';
 import { buildApp } from '../server/src/http/app.ts';
+import { writeFloorRoutes } from './write-floor.ts';
 
 const url = process.env.DATABASE_URL;
 if (!url || !process.send) {
@@ -24,6 +25,8 @@ const app = await buildApp({
   ...(groupCommit !== undefined && groupCommit !== '' ? { createGroupCommitMs: Number(groupCommit) } : {}),
   ...(ttl !== undefined && ttl !== '' ? { requestDefaultTtlSeconds: Number(ttl) } : {}),
   liveCaps: { perKey: { longpoll: 100_000, websocket: 100_000, follower: 100 }, total: 1_000_000 },
+  // The write floor the creates are compared with (bench/write-floor.ts).
+  routes: [writeFloorRoutes],
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();

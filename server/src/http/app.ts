@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
@@ -92,6 +92,11 @@ export interface AppOptions {
   http?: Partial<HttpLimits>;
   /** Where the log goes (default stdout); tests capture it here. */
   logStream?: NodeJS.WritableStream;
+  /**
+   * Routes an embedding adds, registered after the API's own and under the same
+   * authentication, scopes and error handling (the benchmark's write floor is one).
+   */
+  routes?: readonly FastifyPluginAsync<{ sql: Sql }>[];
 }
 
 export interface HttpLimits {
@@ -259,6 +264,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('liveLimits', liveLimits);
   await app.register(liveRoutes, { sql: opts.sql, live, rateLimitWindowMs, sessions, limits: liveLimits });
   await app.register(metricsRoutes, { sql: opts.sql, live, token: opts.metricsToken, poolMax: opts.dbPoolSize, rateLimitWindowMs });
+  for (const routes of opts.routes ?? []) await app.register(routes, { sql: opts.sql });
 
   return app;
 }
