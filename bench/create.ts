@@ -535,7 +535,7 @@ export async function run(opts: CreateBenchOptions): Promise<Record<string, numb
     }
     log('');
     log(table(['create', 'clients', 'n', 'ops/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'vs floor', 'vs write floor', 'vs raw', 'server cpu ms/op', 'pg cpu ms/op', 'client cpu%', 'machine cpu%'], mainRows));
-    log(`(over the measured phase: CPU ms per operation of the server child and of this database's Postgres backends; client as % of one core, machine as % of all cores; the write floor is the same server answering a create's body and key with one autocommit single-row insert and nothing else, see bench/write-floor.ts)`);
+    log(`(over the measured phase: CPU ms per operation of the server child and of this database's Postgres backends; client as % of one core, machine as % of all cores; the write floor is the same server answering a create's body and key by writing one row, group-committed as creates are, and nothing else: see bench/write-floor.ts)`);
 
     if (opts.groupCommitOff !== false) {
       const gcRows: (string | number)[][] = [];

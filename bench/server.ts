@@ -5,6 +5,7 @@
  */
 import { connect } from '../server/src/db/connect.ts';
 import { buildApp } from '../server/src/http/app.ts';
+import { DEFAULT_GROUP_COMMIT_MS } from '../server/src/requests/group-commit.ts';
 import { writeFloorRoutes } from './write-floor.ts';
 
 const url = process.env.DATABASE_URL;
@@ -26,7 +27,7 @@ const app = await buildApp({
   ...(ttl !== undefined && ttl !== '' ? { requestDefaultTtlSeconds: Number(ttl) } : {}),
   liveCaps: { perKey: { longpoll: 100_000, websocket: 100_000, follower: 100 }, total: 1_000_000 },
   // The write floor the creates are compared with (bench/write-floor.ts).
-  routes: [writeFloorRoutes],
+  routes: [writeFloorRoutes({ groupCommitMs: groupCommit !== undefined && groupCommit !== '' ? Number(groupCommit) : DEFAULT_GROUP_COMMIT_MS })],
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();

@@ -9,7 +9,7 @@ import { createWriteFloorTable, WRITE_FLOOR_PATH, writeFloorRoutes } from '../..
 import { testApp } from '../helpers/app.ts';
 
 t.test('an added route runs under the API\'s authentication, scopes and validation, and writes one row', async (t) => {
-  const h = await testApp(t, { routes: [writeFloorRoutes] });
+  const h = await testApp(t, { routes: [writeFloorRoutes({ groupCommitMs: 1 })] });
   await createWriteFloorTable(h.sql);
   const agent = await h.key(['request:create'], { name: 'floor agent', rateLimit: 3 });
   const reader = await h.key(['request:read']);
@@ -37,4 +37,14 @@ t.test('an added route runs under the API\'s authentication, scopes and validati
   t.equal(after!.n, before!.n + 1, 'no event but the comparison create\'s');
   t.equal((await h.call('POST', WRITE_FLOOR_PATH, { key: agent.key, body })).statusCode, 201);
   t.equal((await h.call('POST', WRITE_FLOOR_PATH, { key: agent.key, body })).statusCode, 429, 'the key\'s rate limit counts these calls (the invalid one too)');
+});
+
+t.test('concurrent writes, group-committed, each answered with its own row', async (t) => {
+  const h = await testApp(t, { routes: [writeFloorRoutes({ groupCommitMs: 2 })] });
+  await createWriteFloorTable(h.sql);
+  const answers = await Promise.all(Array.from({ length: 12 }, (_, n) =>
+    h.call('POST', WRITE_FLOOR_PATH, { body: { action: 'bench.write_floor', params: { n } } })));
+  t.same(answers.map((a) => a.statusCode), Array(12).fill(201));
+  const rows = await h.sql<{ id: string; n: number }[]>`select id, (body#>>'{params,n}')::int as n from bench_write_floor`;
+  t.same(new Map(rows.map((r) => [r.id, r.n])), new Map(answers.map((a, n) => [a.json().id, n])), 'each answer names the row written from its own body');
 });

@@ -39,7 +39,7 @@ import { sessionRoutes } from '../sessions/routes.ts';
 import { metricsRoutes } from '../metrics/routes.ts';
 import { PolicySet } from '../policies/policy-set.ts';
 import { RequestCreator } from '../requests/create.ts';
-import { CreateAppender } from '../requests/group-commit.ts';
+import { CreateAppender, DEFAULT_GROUP_COMMIT_MS } from '../requests/group-commit.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -240,7 +240,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => live.detach(policies));
   app.decorate('policies', policies);
   const creator = new RequestCreator(opts.sql, policies,
-    new CreateAppender(opts.sql, { windowMs: opts.createGroupCommitMs ?? 1 }),
+    new CreateAppender(opts.sql, { windowMs: opts.createGroupCommitMs ?? DEFAULT_GROUP_COMMIT_MS }),
     { defaultTtlSeconds: opts.requestDefaultTtlSeconds, defaultDestination: (opts.channels ?? []).some((c) => Boolean(c.defaultTarget)) });
 
   await app.register(requestRoutes, { sql: opts.sql, creator });
