@@ -19,15 +19,16 @@ const sql = connect(url, { max: pool, applicationName: 'agentgate-bench-server' 
 // the per-key caps that keep one real key from holding that many are lifted here.
 // CREATE_GROUP_COMMIT_MS as the server reads it (unset: the server's default).
 const groupCommit = process.env.CREATE_GROUP_COMMIT_MS;
+const groupCommitMs = groupCommit !== undefined && groupCommit !== '' ? Number(groupCommit) : undefined;
 // REQUEST_DEFAULT_TTL_SECONDS as the server reads it: set, every create has an expiry.
 const ttl = process.env.REQUEST_DEFAULT_TTL_SECONDS;
 const app = await buildApp({
   sql, logLevel: 'silent',
-  ...(groupCommit !== undefined && groupCommit !== '' ? { createGroupCommitMs: Number(groupCommit) } : {}),
+  ...(groupCommitMs !== undefined ? { createGroupCommitMs: groupCommitMs } : {}),
   ...(ttl !== undefined && ttl !== '' ? { requestDefaultTtlSeconds: Number(ttl) } : {}),
   liveCaps: { perKey: { longpoll: 100_000, websocket: 100_000, follower: 100 }, total: 1_000_000 },
   // The write floor the creates are compared with (bench/write-floor.ts).
-  routes: [writeFloorRoutes({ groupCommitMs: groupCommit !== undefined && groupCommit !== '' ? Number(groupCommit) : DEFAULT_GROUP_COMMIT_MS })],
+  routes: [writeFloorRoutes({ groupCommitMs: groupCommitMs ?? DEFAULT_GROUP_COMMIT_MS })],
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();

@@ -21,7 +21,7 @@ import { ApprovalRequest, CreateRequestBody, type CreateRequestBody as CreateBod
 
 export const WRITE_FLOOR_PATH = '/bench/write-floor';
 
-/** The floor's table; made by the bench in each database it measures (see createWriteFloorTable). */
+/** The floor's table, made by the bench in each database it measures. */
 export async function createWriteFloorTable(sql: Sql): Promise<void> {
   await sql`create table if not exists bench_write_floor (id text primary key, body jsonb not null, created_at timestamptz not null default now())`;
   // The server may connect as a role of less privilege than the bench's.
